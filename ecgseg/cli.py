@@ -1,0 +1,207 @@
+"""The ``ecgseg`` command line: parse, call the library, format.
+
+stdout carries data only; summaries and progress go to stderr. Library errors
+(ValueError, FileNotFoundError) become one ``Error: ...`` line and exit 1.
+Heavy modules are imported inside commands so ``ecgseg --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+
+import click
+
+from . import __version__
+
+CLASS_NAMES = ("N", "S", "V", "F", "Q")  # ecgseg.labels.AAMI_CLASSES, without importing numpy for --help
+
+
+@contextlib.contextmanager
+def library_errors():
+    """Turn the library's errors into one-line click errors at the edge."""
+    try:
+        yield
+    except (ValueError, FileNotFoundError, OSError) as error:
+        raise click.ClickException(str(error)) from None
+
+
+def echo_err(message: str, quiet: bool = False) -> None:
+    if not quiet:
+        click.echo(message, err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ecgseg")
+def cli():
+    """ECG records to labelled fixed-length heartbeats, and their AAMI classes.
+
+    \b
+      ecgseg fetch mitdb                       download the MIT-BIH Arrhythmia Database
+      ecgseg segment record 100 > beats.npy    one record -> (n_beats, 187) float32 .npy
+      ecgseg classify beats.npy                per-beat class and probability
+    """
+
+
+def _apply(options, function):
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def data_options(function):
+    """--db, --data-dir and --channel, shared by commands that read records."""
+    return _apply(
+        [
+            click.option("--db", default="mitdb", show_default=True, help="Database folder inside the data folder."),
+            click.option(
+                "--data-dir",
+                type=click.Path(file_okay=False),
+                envvar="ECGSEG_DATA",
+                help="Data folder holding one subfolder per database [default: $ECGSEG_DATA, else the per-user cache].",
+            ),
+            click.option("--channel", default=None, help="Lead name or index [default: MLII if present, else 0]."),
+        ],
+        function,
+    )
+
+
+def scheme_options(function):
+    """The segmentation scheme's constants, with the paper's values as defaults."""
+    options = [
+        click.option(
+            "--peaks",
+            default="rule",
+            show_default=True,
+            help="Where beats are cut: rule (the paper's 0.9 threshold), annotations (reference beats), or a detector name.",
+        ),
+        click.option("--fs-out", type=float, default=125.0, show_default=True, help="Rate beats are sampled at (Hz)."),
+        click.option("--window-s", type=float, default=10.0, show_default=True, help="Window length (s)."),
+        click.option("--threshold", type=float, default=0.9, show_default=True, help="R-peak threshold on the normalized window."),
+        click.option("--period-factor", type=float, default=1.2, show_default=True, help="Segment length in heartbeat periods T."),
+        click.option("--length", type=int, default=187, show_default=True, help="Samples per beat after padding."),
+        click.option("--refractory-s", type=float, default=None, help="Guard, off by default: keep the highest of rule peaks closer than this (s)."),
+        click.option(
+            "--period",
+            type=click.Choice(["rule", "peaks"]),
+            default="rule",
+            show_default=True,
+            help="Take T from the rule's peaks per window, or from the cut positions.",
+        ),
+        click.option("--tolerance-s", type=float, default=0.15, show_default=True, help="Label a beat from the reference beat within this (s)."),
+    ]
+    return _apply(options, function)
+
+
+def _scheme_params(kwargs: dict) -> dict:
+    keys = ("fs_out", "window_s", "threshold", "period_factor", "length", "refractory_s", "period", "tolerance_s")
+    return {key: kwargs.pop(key) for key in keys}
+
+
+def _summary(name: str, labels, n_missed, n_short: int) -> str:
+    import numpy as np
+
+    counts = np.bincount(labels.astype(np.int64) + 1, minlength=len(CLASS_NAMES) + 1)
+    per_class = ", ".join(f"{c} {n}" for c, n in zip(CLASS_NAMES, counts[1:]))
+    missed = "no annotations" if n_missed is None else f"{n_missed} annotated beats missed"
+    return f"{name}: {labels.size} beats ({per_class}, unlabelled {counts[0]}); {missed}; {n_short} beats with T < 0.2 s"
+
+
+def _write_stdout(data: bytes) -> None:
+    stream = click.get_binary_stream("stdout")
+    stream.write(data)
+    stream.flush()
+
+
+def _refuse_terminal(output) -> None:
+    if output is None and sys.stdout.isatty():
+        raise click.ClickException("refusing to write binary .npy to a terminal; redirect it (> beats.npy) or pass -o FILE")
+
+
+@cli.group()
+def segment():
+    """Cut records into labelled fixed-length beats (Kachuee et al. 2018)."""
+
+
+@segment.command("record")
+@click.argument("record")
+@data_options
+@scheme_options
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write .npy (segments) or .npz (all keys) here instead of stdout.")
+@click.option("--labels", "labels_path", type=click.Path(dir_okay=False), help="Also write the labels (int8 .npy) here.")
+@click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
+def segment_record_command(record, db, data_dir, channel, peaks, output, labels_path, quiet, **kwargs):
+    """Segment one RECORD (a name such as 100, or a path) into beats.
+
+    Writes a (n_beats, 187) float32 .npy to stdout, or to -o FILE (.npy, or .npz
+    with segments, labels, r_peaks, record, fs). Labels: AAMI class index
+    0-4 (N S V F Q) of the reference beat within 150 ms, -1 for none.
+    """
+    _refuse_terminal(output)
+    params = _scheme_params(kwargs)
+    with library_errors():
+        from .beatfile import save_beats, save_npy_bytes, write_atomic
+        from .database import beats_to_arrays, segment_record
+        from .records import read_record
+
+        rec = read_record(record, db, data_dir=data_dir, channel=channel)
+        beats = segment_record(rec, peaks=peaks, **params)
+        arrays = beats_to_arrays(beats, rec.name)
+        if output is None:
+            _write_stdout(save_npy_bytes(arrays["segments"]))
+        else:
+            save_beats(output, arrays)
+        if labels_path is not None:
+            write_atomic(labels_path, save_npy_bytes(arrays["labels"]))
+    echo_err(_summary(rec.name, arrays["labels"], beats.n_missed, beats.n_short), quiet)
+
+
+@segment.command("database")
+@click.argument("database", default="mitdb")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="The .npz to write (keys as for `segment record`).")
+@click.option("--data-dir", type=click.Path(file_okay=False), envvar="ECGSEG_DATA", help="Data folder [default: $ECGSEG_DATA, else the per-user cache].")
+@click.option("--channel", default=None, help="Lead name or index [default: MLII if present, else 0].")
+@click.option("--records", "only", default=None, help="Comma-separated subset of records [default: all in RECORDS].")
+@click.option("-j", "--jobs", type=int, default=None, help="Worker processes [default: all cores].")
+@scheme_options
+@click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr.")
+def segment_database_command(database, output, data_dir, channel, only, jobs, peaks, quiet, **kwargs):
+    """Segment every record of DATABASE (default mitdb) into one .npz.
+
+    Records run in parallel processes. A record that fails is reported and
+    the others are still written; the exit status is then 1.
+    """
+    params = _scheme_params(kwargs)
+    if not output.endswith(".npz"):
+        raise click.ClickException(f"{output}: a database is written as .npz (segments with labels and records)")
+    with library_errors():
+        from .beatfile import save_beats
+        from .database import segment_records
+        from .records import list_records
+
+        names = only.split(",") if only else list_records(database, data_dir)
+        with click.progressbar(length=len(names), label=f"segmenting {database}", file=sys.stderr) if not quiet else contextlib.nullcontext() as bar:
+            arrays, failures, totals = segment_records(
+                names,
+                database,
+                data_dir=data_dir,
+                channel=channel,
+                peaks=peaks,
+                jobs=jobs,
+                progress=(lambda name: bar.update(1)) if bar is not None else None,
+                **params,
+            )
+        if arrays is not None:
+            save_beats(output, arrays)
+    for failure in failures:
+        click.echo(f"Error: record {failure.record}: {failure.reason}", err=True)
+    if arrays is None:
+        raise click.ClickException(f"no record of {database} could be segmented; nothing written")
+    n_records = len(names) - len(failures)
+    echo_err(_summary(f"{database} ({n_records} records) -> {output}", arrays["labels"], totals["n_missed"], totals["n_short"]), quiet)
+    if failures:
+        sys.exit(1)
+
+
+def main():  # pragma: no cover - console script entry point
+    cli()

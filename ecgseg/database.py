@@ -1,0 +1,160 @@
+"""Records to labelled beats: one record, or many in parallel processes."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .beats import Beats, segment
+from .labels import aami_classes, label_beats
+from .records import DEFAULT_DB, Record, read_record
+
+__all__ = ["segment_record", "segment_records", "RecordFailure", "beats_to_arrays", "concatenate_arrays"]
+
+
+def segment_record(record: Record, *, peaks: str = "rule", tolerance_s: float = 0.15, **params) -> Beats:
+    """Segment a record and label its beats from the reference annotations.
+
+    Parameters
+    ----------
+    record : Record
+        From :func:`ecgseg.read_record`.
+    peaks : str
+        ``"rule"`` (default), ``"annotations"`` (cut at the reference beats),
+        or a detector name.
+    tolerance_s : float
+        A cut beat takes the class of the reference beat within this distance.
+    **params
+        Passed to :func:`ecgseg.segment`.
+
+    Returns
+    -------
+    Beats
+        With ``labels`` and ``n_missed`` when the record has annotations.
+
+    Examples
+    --------
+    >>> rec = read_record("100", data_dir="../shared/data")  # doctest: +SKIP
+    >>> segment_record(rec, peaks="annotations").labels[:3]  # doctest: +SKIP
+    array([0, 0, 0], dtype=int8)
+    """
+    if peaks == "annotations":
+        if not record.has_annotations:
+            raise ValueError(f"record {record.name!r} has no reference annotations (.atr); use peaks='rule'")
+        beat_samples = record.ann_samples[aami_classes(record.ann_symbols) >= 0]
+        inside = (beat_samples >= 0) & (beat_samples < record.signal.shape[0])
+        peaks = beat_samples[inside]
+    beats = segment(record.signal, record.fs, peaks=peaks, **params)
+    if not record.has_annotations:
+        return beats
+    labels, n_missed = label_beats(beats.r_peaks, record.ann_samples, record.ann_symbols, record.fs, tolerance_s)
+    return replace(beats, labels=labels, n_missed=n_missed)
+
+
+def beats_to_arrays(beats: Beats, record_name: str) -> dict[str, np.ndarray]:
+    """The arrays of the ``.npz`` beat file for one record's beats (keys: segments, labels, r_peaks, record, fs, ...)."""
+    n = len(beats)
+    labels = beats.labels if beats.labels is not None else np.full(n, -1, dtype=np.int8)
+    return {
+        "segments": beats.segments,
+        "labels": labels.astype(np.int8),
+        "r_peaks": beats.r_peaks.astype(np.int64),
+        "record": np.full(n, record_name, dtype=f"<U{max(len(record_name), 1)}"),
+        "fs": np.float64(beats.fs),
+        "window": beats.windows.astype(np.int64),
+        "period_s": beats.periods_s.astype(np.float64),
+    }
+
+
+def concatenate_arrays(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Join per-record beat arrays; ``fs`` stays a scalar when all records share it, else one per beat."""
+    if not parts:
+        raise ValueError("no records were segmented, nothing to join")
+    joined = {key: np.concatenate([p[key] for p in parts]) for key in parts[0] if key != "fs"}
+    rates = {float(p["fs"]) for p in parts}
+    if len(rates) == 1:
+        joined["fs"] = np.float64(rates.pop())
+    else:
+        joined["fs"] = np.concatenate([np.full(len(p["segments"]), float(p["fs"])) for p in parts])
+    return joined
+
+
+@dataclass(frozen=True)
+class RecordFailure:
+    """A record that could not be segmented, and why."""
+
+    record: str
+    reason: str
+
+
+def _segment_one(name: str, db: str, data_dir, channel, peaks: str, params: dict):
+    record = read_record(name, db, data_dir=data_dir, channel=channel)
+    beats = segment_record(record, peaks=peaks, **params)
+    return beats_to_arrays(beats, record.name), beats.n_missed or 0, beats.n_short
+
+
+def segment_records(
+    names: list[str],
+    db: str = DEFAULT_DB,
+    *,
+    data_dir=None,
+    channel=None,
+    peaks: str = "rule",
+    jobs: int | None = None,
+    progress=None,
+    **params,
+) -> tuple[dict[str, np.ndarray] | None, list[RecordFailure], dict]:
+    """Segment many records in parallel processes, keeping the others when one fails.
+
+    Parameters
+    ----------
+    names : list of str
+        Record names (or paths).
+    jobs : int, optional
+        Worker processes; all cores by default, 1 runs in this process.
+    progress : callable, optional
+        Called with each finished record's name.
+    **params
+        Passed to :func:`segment_record`.
+
+    Returns
+    -------
+    arrays : dict or None
+        Beat arrays of all successful records in ``names`` order (see :func:`beats_to_arrays`); None if all failed.
+    failures : list of RecordFailure
+    totals : dict
+        ``n_missed`` and ``n_short`` summed over records.
+
+    Examples
+    --------
+    >>> arrays, failures, totals = segment_records(["100", "101"], data_dir="../shared/data")  # doctest: +SKIP
+    """
+    jobs = min(jobs or os.cpu_count() or 1, max(len(names), 1))
+    results: dict[str, tuple] = {}
+    failures: list[RecordFailure] = []
+
+    def collect(name, job):
+        try:
+            results[name] = job()
+        except (ValueError, FileNotFoundError, OSError) as error:
+            failures.append(RecordFailure(name, str(error)))
+        if progress is not None:
+            progress(name)
+
+    args = (db, data_dir, channel, peaks, params)
+    if jobs == 1:
+        for name in names:
+            collect(name, lambda name=name: _segment_one(name, *args))
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = {pool.submit(_segment_one, name, *args): name for name in names}
+            for future in as_completed(futures):
+                collect(futures[future], future.result)
+    ordered = [results[name] for name in names if name in results]
+    arrays = concatenate_arrays([r[0] for r in ordered]) if ordered else None
+    totals = {"n_missed": sum(r[1] for r in ordered), "n_short": sum(r[2] for r in ordered)}
+    failures.sort(key=lambda f: names.index(f.record))
+    return arrays, failures, totals

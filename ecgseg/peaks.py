@@ -1,0 +1,155 @@
+"""R-peak detectors, chosen by name; the paper's 0.9 rule is the default.
+
+A detector is a function ``(signal, fs, **params) -> r_peaks`` (int64 sample
+indices at ``fs``), registered in :data:`DETECTORS`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _kernels
+from .signal import normalize_windows, resample, validate_signal, window_length
+
+__all__ = ["DETECTORS", "detect_r_peaks", "local_maxima", "rule_peaks", "rule_detector"]
+
+
+def local_maxima(x, *, threshold: float = -np.inf, window: int | None = None) -> np.ndarray:
+    """Local maxima of ``x``: zero crossings (+ to 0/-) of its first difference.
+
+    Parameters
+    ----------
+    x : array_like, shape (n,) float
+    threshold : float
+        Keep only maxima whose value exceeds it.
+    window : int, optional
+        Take the difference within consecutive blocks of this many samples
+        only, so no maximum sits on a block's first or last sample.
+
+    Returns
+    -------
+    numpy.ndarray, int64
+        Sorted indices. A plateau counts once, at its first sample.
+
+    Examples
+    --------
+    >>> local_maxima([0.0, 1.0, 0.0, 2.0, 2.0, 0.0]).tolist()
+    [1, 3]
+    """
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    window = x.shape[0] if window is None else int(window)
+    return _kernels.local_maxima_above(x, max(window, 1), float(threshold))
+
+
+def rule_peaks(
+    x_normalized,
+    window: int,
+    *,
+    threshold: float = 0.9,
+    refractory: int | None = None,
+) -> np.ndarray:
+    """The paper's R-peak candidates on a signal already min-max scaled per window.
+
+    Steps 4 and 5 of Kachuee et al. (2018): local maxima (derivative zero
+    crossings) whose normalized value exceeds ``threshold``.
+
+    Parameters
+    ----------
+    x_normalized : array_like, shape (n,) float
+        Output of :func:`ecgseg.signal.normalize_windows`.
+    window : int
+        The window length in samples used for the normalization.
+    threshold : float
+        The paper's 0.9.
+    refractory : int, optional
+        Off by default (the paper has none). When set, of candidates closer
+        than this many samples only the highest is kept: a guard against two
+        maxima on one QRS complex collapsing the R-R median.
+
+    Returns
+    -------
+    numpy.ndarray, int64
+        Sorted sample indices into ``x_normalized``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.zeros(1250); x[[100, 400, 700]] = 1.0
+    >>> rule_peaks(x, 1250).tolist()
+    [100, 400, 700]
+    """
+    peaks = local_maxima(x_normalized, threshold=threshold, window=window)
+    if refractory is not None and refractory > 1:
+        x = np.ascontiguousarray(x_normalized, dtype=np.float64)
+        peaks = _kernels.suppress_close_peaks(peaks, x, int(refractory))
+    return peaks
+
+
+def rescale_indices(indices, fs_from: float, fs_to: float) -> np.ndarray:
+    """Map sample indices at ``fs_from`` Hz to the nearest sample index at ``fs_to`` Hz."""
+    return np.rint(np.asarray(indices, dtype=np.float64) * (fs_to / fs_from)).astype(np.int64)
+
+
+def rule_detector(
+    signal,
+    fs: float,
+    *,
+    fs_out: float = 125.0,
+    window_s: float = 10.0,
+    threshold: float = 0.9,
+    refractory_s: float | None = None,
+) -> np.ndarray:
+    """The paper's rule as a stand-alone detector: resample, window, scale, threshold.
+
+    Returns R-peaks as int64 sample indices at the input rate ``fs``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fs = 360; x = np.zeros(10 * fs); x[::fs] = 1.0
+    >>> len(rule_detector(x, fs)) > 0
+    True
+    """
+    signal = validate_signal(signal, fs)
+    x = resample(signal, fs, fs_out)
+    window = window_length(fs_out, window_s)
+    x_normalized, _, _ = normalize_windows(x, window)
+    refractory = None if refractory_s is None else int(round(refractory_s * fs_out))
+    peaks = rule_peaks(x_normalized, window, threshold=threshold, refractory=refractory)
+    return rescale_indices(peaks, fs_out, fs)
+
+
+DETECTORS = {"rule": rule_detector}
+
+
+def detect_r_peaks(signal, fs: float, method: str = "rule", **params) -> np.ndarray:
+    """Detect R-peaks in one ECG lead with the detector named ``method``.
+
+    Parameters
+    ----------
+    signal : array_like, shape (n_samples,) float
+        One lead in physical units.
+    fs : float
+        Sampling rate in Hz.
+    method : str
+        A key of :data:`DETECTORS`; ``"rule"`` is the paper's 0.9 threshold.
+    **params
+        Passed to the detector.
+
+    Returns
+    -------
+    numpy.ndarray, int64
+        R-peak sample indices at ``fs``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fs = 250; x = np.zeros(20 * fs); x[fs // 2::fs] = 1.0
+    >>> detect_r_peaks(x, fs)[:3].tolist()
+    [125, 375, 625]
+    """
+    try:
+        detector = DETECTORS[method]
+    except KeyError:
+        raise ValueError(f"unknown R-peak method {method!r}; choose one of {sorted(DETECTORS)}") from None
+    return detector(signal, fs, **params)
