@@ -142,3 +142,33 @@ def test_segment_database_in_parallel_keeps_the_others_when_one_fails(data_dir, 
 def test_segment_database_needs_npz(tmp_path):
     result = CliRunner().invoke(cli, ["segment", "database", "mitdb", "-o", str(tmp_path / "x.npy")])
     assert result.exit_code == 1 and "a database is written as .npz" in result.output
+
+
+def write_record(folder, name, signal, fs=360):
+    """A real one-lead WFDB record (format 16) written with wfdb; NaN is stored as the invalid sample."""
+    import wfdb
+
+    wfdb.wrsamp(name, fs=fs, units=["mV"], sig_name=["MLII"], p_signal=signal[:, None], fmt=["16"],
+                adc_gain=[200.0], baseline=[0], write_dir=str(folder))
+    return str(folder / name)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda x: np.where((np.arange(x.size) > 5000) & (np.arange(x.size) < 5100), np.nan, x), "Error: signal has 99 NaN or infinite samples"),
+        (lambda x: np.full_like(x, 0.5), "Error: signal is flat"),
+        (lambda x: x[:3000], "Error: signal is 8.33 s long (3000 samples at 360.0 Hz); segmentation needs at least one 10 s window"),
+    ],
+    ids=["nan", "flat", "short"],
+)
+def test_bad_signals_in_real_wfdb_records(tmp_path, make, message):
+    from .synthetic import spike_train
+
+    signal, _ = spike_train(360, 30)
+    path = write_record(tmp_path, "bad", make(signal))
+    out = tmp_path / "out.npy"
+    result = CliRunner().invoke(cli, ["segment", "record", path, "-o", str(out)])
+    assert result.exit_code == 1
+    assert result.output.strip().startswith(message) and len(result.output.strip().splitlines()) == 1
+    assert not out.exists()
