@@ -278,7 +278,8 @@ def fetch_command(database, only, data_dir, base_url, retries, show_list, quiet)
                 on_disk = "not on disk" if status.records_total is None else f"{status.records_on_disk}/{status.records_total} records on disk"
                 click.echo(f"{status.name:<10} {status.version or '?':<7} {on_disk:<24} {status.title}")
             return
-        _run_fetch(database, only.split(",") if only else None, data_dir, base_url, retries, quiet)
+        records = [name.strip() for name in only.split(",") if name.strip()] if only else None
+        _run_fetch(database, records, data_dir, base_url, retries, quiet)
 
 
 def main():  # pragma: no cover - console script entry point

@@ -212,7 +212,7 @@ def fetch(
             offline.run(records)
             if not offline.problems:
                 return offline.result("local", str(error), start)
-        sums_bytes = _get_with_retries(url + SUMS, timeout, retries, offline)
+        sums_bytes = _get_with_retries(url + SUMS, timeout, retries, offline, error)
 
     if sums_bytes is None and _get(url + "RECORDS", timeout, head=True) is None:
         raise ValueError(f"no database {name} version {version} at {url} (no {SUMS}, no RECORDS); check the name and version on physionet.org")
@@ -294,6 +294,9 @@ class _Fetcher:
 
     def _ensure(self, rel: str) -> None:
         if self.sums is not None and rel not in self.sums:
+            if not self.online:
+                self.problems[rel] = f"not in the local {SUMS}"
+                return
             raise ValueError(f"{SUMS} of {self.name} {self.version} does not list {rel}, so it cannot be verified; is the list complete?")
         if not self._verified(rel):
             if not self.online:
@@ -423,21 +426,21 @@ def _get(url: str, timeout: float, head: bool = False) -> bytes | None:
         raise ConnectionError(f"cannot reach {url} ({_reason(error)})") from None
 
 
-def _get_with_retries(url: str, timeout: float, retries: int, offline: _Fetcher) -> bytes | None:
-    """Try the server again with back-off; fail naming what is missing on disk."""
+def _get_with_retries(url: str, timeout: float, retries: int, offline: _Fetcher, last: ConnectionError) -> bytes | None:
+    """Try the server again with back-off (as pooch does); fail naming what is missing on disk."""
     for attempt in range(retries):
         time.sleep(min(attempt + 1, 10))
         try:
             return _get(url, timeout)
         except ConnectionError as error:
             last = error
-    if retries == 0:
-        last = ConnectionError(f"cannot reach {url}")
     if offline.sums is None:
         need = f"there is no local {SUMS} in {offline.folder} to verify the files on disk"
     else:
         problems = [f"{rel} ({why})" for rel, why in offline.problems.items()]
         need = f"{len(problems)} files are missing or wrong in {offline.folder}: " + ", ".join(problems[:8]) + (", ..." if len(problems) > 8 else "")
+        if any(rel.endswith(".hea") for rel in offline.problems):
+            need += ", and the files those headers name"
     raise ConnectionError(f"{last} after {retries + 1} attempts, and {need}; check the network or --base-url / $ECGSEG_PHYSIONET_URL")
 
 
