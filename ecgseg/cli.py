@@ -231,8 +231,10 @@ class _FetchBar:
             self.bar.__enter__()
         self.bar.length = max(progress.files_total, 1)  # grows as headers name their signal files
         self.bar.finished = self.bar.pos >= self.bar.length
-        rate = progress.bytes_downloaded / max(time.perf_counter() - self.start, 1e-9)
-        text = f"{progress.bytes_downloaded / 1e6:.1f} MB {rate / 1e6:.1f} MB/s  {progress.file}"
+        text = progress.file
+        if progress.bytes_downloaded:  # nothing to say about bytes while only checking files on disk
+            rate = progress.bytes_downloaded / max(time.perf_counter() - self.start, 1e-9)
+            text = f"{progress.bytes_downloaded / 1e6:.1f} MB at {rate / 1e6:.1f} MB/s  {text}"
         self.bar.update(progress.files_done - self.bar.pos, text)
 
     def close(self) -> None:

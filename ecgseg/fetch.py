@@ -215,7 +215,7 @@ def fetch(
         sums_bytes = _get_with_retries(url + SUMS, timeout, retries, offline, error)
 
     if sums_bytes is None and _get(url + "RECORDS", timeout, head=True) is None:
-        raise ValueError(f"no database {name} version {version} at {url} (no {SUMS}, no RECORDS); check the name and version on physionet.org")
+        raise ValueError(f"no database {name} version {version} at {url} (no {SUMS}, no RECORDS); check the name and version on physionet.org (databases that need credentials are not supported)")
     sums = _parse_sums(sums_bytes, url + SUMS) if sums_bytes is not None else None
     fetcher = _Fetcher(sums=sums, sums_bytes=sums_bytes, online=True, **kwargs)
     fetcher.run(records)
@@ -434,7 +434,9 @@ def _get_with_retries(url: str, timeout: float, retries: int, offline: _Fetcher,
             return _get(url, timeout)
         except ConnectionError as error:
             last = error
-    if offline.sums is None:
+    if not offline.folder.is_dir() or not any(offline.folder.iterdir()):
+        need = f"nothing is on disk yet in {offline.folder}"
+    elif offline.sums is None:
         need = f"there is no local {SUMS} in {offline.folder} to verify the files on disk"
     else:
         problems = [f"{rel} ({why})" for rel, why in offline.problems.items()]

@@ -278,9 +278,12 @@ def test_offline_and_incomplete_fails_naming_the_missing_files(server, tmp_path,
     with pytest.raises(ConnectionError, match=r"cannot reach .* after 2 attempts, and 2 files are missing or wrong in .*: 101\.hea \(missing\), 100\.atr \(missing\), and the files those headers name; check the network"):
         fetch("mitdb", ["100", "101"], data_dir=tmp_path, base_url=unreachable, retries=1)
     empty = tmp_path / "empty"
-    with pytest.raises(ConnectionError, match="there is no local SHA256SUMS.txt"):
+    with pytest.raises(ConnectionError, match=r"after 1 attempts, and nothing is on disk yet in .*empty/mitdb"):
         fetch("mitdb", ["100"], data_dir=empty, base_url=unreachable, retries=0)
     assert not empty.exists()
+    (tmp_path / "mitdb" / "SHA256SUMS.txt").unlink()
+    with pytest.raises(ConnectionError, match=r"there is no local SHA256SUMS.txt in .*mitdb to verify the files on disk"):
+        fetch("mitdb", ["100"], data_dir=tmp_path, base_url=unreachable, retries=0)
 
 
 def test_corrupt_local_file_offline_is_not_accepted(server, tmp_path, unreachable):
