@@ -193,7 +193,7 @@ def fetch(
     Examples
     --------
     >>> result = fetch("mitdb", ["100"], data_dir="data")  # doctest: +SKIP
-    >>> result.files
+    >>> result.files  # doctest: +SKIP
     ('RECORDS', 'ANNOTATORS', '100.hea', '100.dat', '100.atr')
     """
     start = time.perf_counter()
