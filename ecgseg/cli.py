@@ -212,7 +212,7 @@ def segment_database_command(database, output, data_dir, channel, only, jobs, pe
 
 
 class _FetchBar:
-    """A progress callback for ecgseg.fetch: files and bytes with an ETA on stderr (a click progress bar)."""
+    """A progress callback for ecgseg.fetch: files, bytes, rate and ETA on stderr (a click progress bar)."""
 
     def __init__(self, label: str):
         self.label = label
@@ -225,7 +225,7 @@ class _FetchBar:
         if self.bar is None:
             self.start = time.perf_counter()
             self.bar = click.progressbar(
-                length=max(progress.files_total, 1), label=self.label, file=sys.stderr, show_pos=True, width=24,
+                length=max(progress.files_total, 1), label=self.label, file=sys.stderr, show_pos=True, show_eta=False, width=24,
                 item_show_func=lambda text: text,
             )
             self.bar.__enter__()
@@ -235,6 +235,9 @@ class _FetchBar:
         if progress.bytes_downloaded:  # nothing to say about bytes while only checking files on disk
             rate = progress.bytes_downloaded / max(time.perf_counter() - self.start, 1e-9)
             text = f"{progress.bytes_downloaded / 1e6:.1f} MB at {rate / 1e6:.1f} MB/s  {text}"
+            if progress.bytes_remaining is not None:  # by bytes: files differ too much in size for click's ETA
+                eta = int(progress.bytes_remaining / rate)
+                text = f"ETA {eta // 60}:{eta % 60:02d}  {text}"
         self.bar.update(progress.files_done - self.bar.pos, text)
 
     def close(self) -> None:

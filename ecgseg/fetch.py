@@ -61,12 +61,16 @@ class Progress:
 
     ``files_total`` grows while headers name their signal files;
     ``bytes_downloaded`` counts this run's downloads, including the file in flight.
+    ``bytes_remaining`` estimates what is left to download, taking each file still to
+    come to be as large as the mean of the files with its extension downloaded so far
+    (so it is None until one of each has come, and too high for files already on disk).
     """
 
     file: str
     files_done: int
     files_total: int
     bytes_downloaded: int
+    bytes_remaining: int | None = None
 
 
 @dataclass(frozen=True)
@@ -234,6 +238,7 @@ class _Fetcher:
         self.problems: dict[str, str] = {}  # offline pass: file -> what is wrong with it
         self.bytes_done = 0
         self.files_done = 0
+        self._sizes: dict[str, list[int]] = {}  # extension -> [bytes, files] downloaded, for the estimate
         self._pooch = None
 
     def run(self, records) -> None:
@@ -310,7 +315,16 @@ class _Fetcher:
         if in_flight is None:
             self.files_done += 1
         if self.progress is not None:
-            self.progress(Progress(rel, self.files_done, len(self.files), self.bytes_done + (in_flight or 0)))
+            remaining = self._bytes_remaining(in_flight or 0)
+            self.progress(Progress(rel, self.files_done, len(self.files), self.bytes_done + (in_flight or 0), remaining))
+
+    def _bytes_remaining(self, in_flight: int) -> int | None:
+        pending = self.files[self.files_done :]  # the file in flight first
+        try:
+            estimate = sum(self._sizes[_extension(rel)][0] / self._sizes[_extension(rel)][1] for rel in pending)
+        except KeyError:
+            return None
+        return max(int(estimate) - in_flight, 0)
 
     def _download(self, rel: str) -> None:
         import pooch
@@ -337,7 +351,11 @@ class _Fetcher:
         except requests.RequestException as error:
             raise ConnectionError(f"could not download {self.url}{rel} after {attempts} attempts ({_reason(error)})") from None
         _default_permissions(self.folder / rel)
-        self.bytes_done += (self.folder / rel).stat().st_size
+        size = (self.folder / rel).stat().st_size
+        self.bytes_done += size
+        total = self._sizes.setdefault(_extension(rel), [0, 0])
+        total[0] += size
+        total[1] += 1
         self.downloaded.append(rel)
 
     def _prepare_folder(self) -> None:
@@ -474,6 +492,10 @@ def _default_permissions(path: Path) -> None:
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(path, 0o666 & ~umask)
+
+
+def _extension(rel: str) -> str:
+    return os.path.splitext(rel)[1] or rel
 
 
 def _sha256(path: Path) -> str:

@@ -124,6 +124,11 @@ def test_full_fetch_is_byte_for_byte(server, tmp_path):
     done = [p.files_done for p in seen]
     assert done == sorted(done) and seen[-1].files_done == seen[-1].files_total == len(result.files)
     assert max(p.bytes_downloaded for p in seen) == result.bytes_downloaded
+    # the estimate of what is left, once one .dat and one .atr have come: within 1% of the truth
+    after = next(p for p in seen if p.file == "100.atr" and p.files_done == result.files.index("100.atr") + 1)
+    actual = sum((folder / name).stat().st_size for name in ("101.dat", "101.atr", "207.dat", "207.atr"))
+    assert after.bytes_remaining == pytest.approx(actual, rel=0.01)
+    assert seen[-1].bytes_remaining == 0
     assert "downloaded 11" in result.summary() and "verified against the server's SHA256SUMS.txt" in result.summary()
 
 
