@@ -259,10 +259,11 @@ def decide(ev_i, ev_f, t_end, fs, threshold, twave, searchback, init, reset, n_a
         return qrs
     second = max(int(fs), 1)
     n_bins = max(int(round(init / second)), 1)
+    n_reset_bins = max(int(round(reset / second)), 1)
     qbuf = np.zeros(n_avg)
     nbuf = np.zeros(n_avg)
     rbuf = np.full(n_avg, float(second))
-    bins = np.zeros(n_bins)
+    bins = np.zeros(max(n_bins, n_reset_bins))
 
     # Initial estimates: per-second maxima of the first ``init`` samples (fewer if the record is shorter).
     t0 = ev_i[0, 0]
@@ -306,7 +307,7 @@ def decide(ev_i, ev_f, t_end, fs, threshold, twave, searchback, init, reset, n_a
                 reset_ref = last_qrs
                 bins[:] = 0.0
             while now - 1 >= reset_ref + reset:
-                qbuf[:] = bins.mean()
+                qbuf[:] = bins[:n_reset_bins].mean()
                 qmean = qbuf.mean()
                 nbuf[:] = 0.0
                 nmean = 0.0
@@ -323,7 +324,7 @@ def decide(ev_i, ev_f, t_end, fs, threshold, twave, searchback, init, reset, n_a
         if not ev_i[e, 4] & 1:
             continue  # a baseline shift: neither QRS nor noise
         b = (t - reset_ref) // second
-        if 0 <= b < n_bins:
+        if 0 <= b < n_reset_bins:
             bins[b] = max(bins[b], value)
         is_twave = t - last_qrs < twave and ev_f[e, 1] < 0.5 * lastmax
         if value > thr and not is_twave:
