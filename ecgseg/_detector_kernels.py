@@ -34,7 +34,8 @@ last gap (nothing before it is a valid raw sample).
 
 Events: ``ev_i`` (n, 5) int64 rows (feature peak time, highest sample,
 lowest sample, polarity vote +-1, flags: 1 slopes of both signs (not a
-baseline shift), 2 first after a gap); ``ev_f`` (n, 2) float64 rows (peak
+baseline shift), 2 first after a gap, 4 and 8 the highest and the lowest
+sample are no peak: on the edge of a gap or on a flat stretch); ``ev_f`` (n, 2) float64 rows (peak
 value, largest absolute slope).
 """
 
@@ -52,6 +53,16 @@ def _grow(ev_i, ev_f):
     new_i[: ev_i.shape[0]] = ev_i
     new_f[: ev_f.shape[0]] = ev_f
     return new_i, new_f
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _flat_before(rings, mask, lo, oldest, length, value):
+    if lo - length < oldest:
+        return False
+    for s in range(lo - length, lo):
+        if rings[1, s & mask] != value:
+            return False
+    return True
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -79,6 +90,10 @@ def _event(rings, params, peak_t, now, valid_from, after_gap, value, ev_i, ev_f,
     if t_up < 0:  # the estimate lies before the gap's end: take the first valid sample
         t_up = max(min(r_est, now), oldest)
         t_down = t_up
+    # No peak: an extremum on a gap's edge (or the record's), or at the end of a flat stretch
+    # (the ``params[11]`` samples before the window all equal it: electrode off, amplifier on the rail).
+    up_edge = t_up == oldest or (hi == now and t_up == hi) or (t_up == lo and _flat_before(rings, mask, lo, oldest, params[11], v_up))
+    down_edge = t_down == oldest or (hi == now and t_down == hi) or (t_down == lo and _flat_before(rings, mask, lo, oldest, params[11], v_down))
     # Polarity vote: the larger band-passed excursion, up or down.
     b_hi = -np.inf
     b_lo = np.inf
@@ -108,7 +123,7 @@ def _event(rings, params, peak_t, now, valid_from, after_gap, value, ev_i, ev_f,
     ev_i[k, 1] = t_up
     ev_i[k, 2] = t_down
     ev_i[k, 3] = vote
-    ev_i[k, 4] = (1 if both else 0) | (2 if after_gap else 0)
+    ev_i[k, 4] = (1 if both else 0) | (2 if after_gap else 0) | (4 if up_edge else 0) | (8 if down_edge else 0)
     ev_f[k, 0] = value
     ev_f[k, 1] = max(d_max, -d_min)
     return ev_i, ev_f

@@ -155,7 +155,8 @@ def _detect_stream(chunks: Iterable, fs: float, *, lowpass_s, highpass_s, deriva
     )
     votes = ev_i[qrs, 3]
     inverted = bool(np.count_nonzero(votes < 0) > np.count_nonzero(votes > 0))
-    r_peaks = np.unique(ev_i[qrs, 2 if inverted else 1])
+    no_peak = (ev_i[qrs, 4] & (8 if inverted else 4)) != 0
+    r_peaks = np.unique(ev_i[qrs, 2 if inverted else 1][~no_peak])
     return Detection(r_peaks=r_peaks, inverted=inverted, fs=fs, n_samples=scanner.n_samples)
 
 
