@@ -117,8 +117,6 @@ def _event(rings, params, peak_t, now, valid_from, after_gap, value, ev_i, ev_f,
             d_min = v
             t_min = s
     both = d_max > -d_min / 8.0 and -d_min > d_max / 8.0 and abs(t_max - t_min) < params[13]
-    if k == ev_i.shape[0]:
-        ev_i, ev_f = _grow(ev_i, ev_f)
     ev_i[k, 0] = peak_t
     ev_i[k, 1] = t_up
     ev_i[k, 2] = t_down
@@ -126,16 +124,15 @@ def _event(rings, params, peak_t, now, valid_from, after_gap, value, ev_i, ev_f,
     ev_i[k, 4] = (1 if both else 0) | (2 if after_gap else 0) | (4 if up_edge else 0) | (8 if down_edge else 0)
     ev_f[k, 0] = value
     ev_f[k, 1] = max(d_max, -d_min)
-    return ev_i, ev_f
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def scan(x, params, rings, fstate, istate, flush):
+def scan(x, params, rings, fstate, istate):
     """Feed ``x`` (the next samples of the record) through the filters and the peak finder.
 
     Returns the events confirmed in this chunk as ``(ev_i, ev_f)``; the
-    state arrays are updated in place. With ``flush``, a peak still held at
-    the end is confirmed (call it once, after the last chunk).
+    state arrays are updated in place. A non-finite sample starts a gap,
+    which confirms the peak still held: feed one NaN after the last chunk.
     """
     lp_w, hp_w, d_w, mwi_w = params[0], params[1], params[2], params[3]
     preblank, timeout, mask, hp_c = params[4], params[5], params[6], params[7]
@@ -150,34 +147,93 @@ def scan(x, params, rings, fstate, istate, flush):
     ev_f = np.empty((ev_i.shape[0], 2))
     k = 0
     n = x.shape[0]
-    for i in range(n + (1 if flush else 0)):
-        v = x[i] if i < n else np.nan
-        if not np.isfinite(v):
-            if not in_gap:
-                # Gap (or end) starts: confirm what is pending, measured on the samples before it.
-                if pmax > 0.0:
-                    if pb_cnt == 0 or pmax > held:
-                        held = pmax
-                        held_t = pmax_t
-                    pb_cnt = 1
-                if pb_cnt > 0:
-                    ev_i, ev_f = _event(rings, params, held_t, t - 1, valid_from, gap_flag, held, ev_i, ev_f, k)
-                    k += 1
-                    gap_flag = 0
-                pb_cnt = 0
+    i = 0
+    while True:
+        # The hot loop runs until something needs the rings or new arrays: a confirmed peak, a gap's start or end.
+        stop = 0
+        while i < n:
+            v = x[i]
+            if not np.isfinite(v):
+                if not in_gap:
+                    stop = 2
+                    break
+                i += 1
+                t += 1
+                continue
+            if in_gap:
+                stop = 3
+                break
+            j = t & mask
+            s1 += v - rings[1, (t - lp_w) & mask]
+            rings[1, j] = v
+            lp1 = s1 * inv_lp
+            s2 += lp1 - rings[2, (t - lp_w) & mask]
+            rings[2, j] = lp1
+            lp2 = s2 * inv_lp
+            s_hp += lp2 - rings[3, (t - hp_w) & mask]
+            rings[3, j] = lp2
+            bp = rings[3, (t - hp_c) & mask] - s_hp * inv_hp
+            rings[4, j] = bp
+            d = bp - rings[4, (t - d_w) & mask]
+            s_mwi += abs(d) - abs(rings[5, (t - mwi_w) & mask])
+            rings[5, j] = d
+            y = s_mwi
+
+            # Peak of the integrated slope (Hamilton 2002): confirmed when it halves or after a timeout.
+            pk = 0.0
+            pk_t = 0
+            if since_max > 0:
+                since_max += 1
+            if y > last_y and y > pmax:
+                pmax = y
+                pmax_t = t
+                since_max = 1
+            elif y < 0.5 * pmax or (since_max > timeout and pmax > 0.0):
+                pk = pmax
+                pk_t = pmax_t
                 pmax = 0.0
                 since_max = 0
-                in_gap = 1
-            if i < n:
-                t += 1
-            continue
-        if in_gap:
-            # Restart the filters as if the signal had always been v: no step, no transient.
-            rings[1, :] = v
-            rings[2, :] = v
-            rings[3, :] = v
-            rings[4, :] = 0.0
-            rings[5, :] = 0.0
+            last_y = y
+
+            # Pre-blanking: of peaks closer than ``preblank``, hold the largest.
+            i += 1
+            t += 1
+            if pk > 0.0 and (pb_cnt == 0 or pk > held):
+                held = pk
+                held_t = pk_t
+                pb_cnt = preblank
+            elif pb_cnt > 0:
+                pb_cnt -= 1
+                if pb_cnt == 0:
+                    stop = 1
+                    break
+        if stop == 0:
+            break
+        if k == ev_i.shape[0]:
+            ev_i, ev_f = _grow(ev_i, ev_f)
+        if stop == 1:
+            _event(rings, params, held_t, t - 1, valid_from, gap_flag, held, ev_i, ev_f, k)
+            k += 1
+            gap_flag = 0
+        elif stop == 2:
+            # A gap starts: confirm what is pending, measured on the samples before it.
+            if pmax > 0.0 and (pb_cnt == 0 or pmax > held):
+                held = pmax
+                held_t = pmax_t
+                pb_cnt = 1
+            if pb_cnt > 0:
+                _event(rings, params, held_t, t - 1, valid_from, gap_flag, held, ev_i, ev_f, k)
+                k += 1
+                gap_flag = 0
+            pb_cnt = 0
+            pmax = 0.0
+            since_max = 0
+            in_gap = 1
+        else:
+            # A gap ends: restart the filters as if the signal had always been v (no step, no transient).
+            v = x[i]
+            rings[1:4, :] = v
+            rings[4:6, :] = 0.0
             s1 = v * lp_w
             s2 = v * lp_w
             s_hp = v * hp_w
@@ -186,56 +242,6 @@ def scan(x, params, rings, fstate, istate, flush):
             gap_flag = 1 if t > 0 else 0
             valid_from = t
             in_gap = 0
-        j = t & mask
-        s1 += v - rings[1, (t - lp_w) & mask]
-        rings[1, j] = v
-        lp1 = s1 * inv_lp
-        s2 += lp1 - rings[2, (t - lp_w) & mask]
-        rings[2, j] = lp1
-        lp2 = s2 * inv_lp
-        s_hp += lp2 - rings[3, (t - hp_w) & mask]
-        rings[3, j] = lp2
-        bp = rings[3, (t - hp_c) & mask] - s_hp * inv_hp
-        rings[4, j] = bp
-        d = bp - rings[4, (t - d_w) & mask]
-        s_mwi += abs(d) - abs(rings[5, (t - mwi_w) & mask])
-        rings[5, j] = d
-        y = s_mwi
-
-        # Peak of the integrated slope (Hamilton 2002): confirmed when it halves or after a timeout.
-        pk = 0.0
-        pk_t = 0
-        if since_max > 0:
-            since_max += 1
-        if y > last_y and y > pmax:
-            pmax = y
-            pmax_t = t
-            since_max = 1
-        elif y < 0.5 * pmax or (since_max > timeout and pmax > 0.0):
-            pk = pmax
-            pk_t = pmax_t
-            pmax = 0.0
-            since_max = 0
-        last_y = y
-
-        # Pre-blanking: of peaks closer than ``preblank``, hold the largest.
-        confirmed = False
-        if pk > 0.0 and pb_cnt == 0:
-            held = pk
-            held_t = pk_t
-            pb_cnt = preblank
-        elif pk > 0.0 and pk > held:
-            held = pk
-            held_t = pk_t
-            pb_cnt = preblank
-        elif pb_cnt > 0:
-            pb_cnt -= 1
-            confirmed = pb_cnt == 0
-        if confirmed:
-            ev_i, ev_f = _event(rings, params, held_t, t, valid_from, gap_flag, held, ev_i, ev_f, k)
-            k += 1
-            gap_flag = 0
-        t += 1
 
     fstate[0], fstate[1], fstate[2], fstate[3] = s1, s2, s_hp, s_mwi
     fstate[4], fstate[5], fstate[6] = last_y, pmax, held

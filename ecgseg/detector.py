@@ -125,11 +125,17 @@ class _Scanner:
     def n_samples(self) -> int:
         return int(self.istate[0])
 
-    def feed(self, x: np.ndarray, flush: bool = False) -> None:
-        ev_i, ev_f = _detector_kernels.scan(x, self.params, self.rings, self.fstate, self.istate, flush)
+    def feed(self, x: np.ndarray) -> None:
+        ev_i, ev_f = _detector_kernels.scan(x, self.params, self.rings, self.fstate, self.istate)
         if ev_i.shape[0]:
             self.events_i.append(ev_i)
             self.events_f.append(ev_f)
+
+    def flush(self) -> None:
+        """Confirm the peak still held at the end: the end is a gap's start, one NaN sample that is not counted."""
+        n_samples = self.n_samples
+        self.feed(np.full(1, np.nan))
+        self.istate[0] = n_samples
 
     def events(self) -> tuple[np.ndarray, np.ndarray]:
         if not self.events_i:
@@ -147,7 +153,7 @@ def _detect_stream(chunks: Iterable, fs: float, *, lowpass_s, highpass_s, deriva
                        refine_s, baseline_shift_s, baseline_pair_s)
     for number, chunk in enumerate(chunks):
         scanner.feed(_as_chunk(chunk, f"chunk {number}"))
-    scanner.feed(np.empty(0), flush=True)
+    scanner.flush()
     ev_i, ev_f = scanner.events()
     qrs = _detector_kernels.decide(
         ev_i, ev_f, scanner.n_samples, fs, float(threshold), _samples(twave_s, fs), float(searchback),
