@@ -20,9 +20,9 @@ lengths; 4 pre-blank; 5 peak timeout; 6 ring mask; 7 highpass centre delay;
 10 band-pass delay (raw -> band-passed); 11 refine half-window;
 12 baseline-shift half-window; 13 baseline-shift pair distance (samples).
 
-``rings`` (6, ring) float64: 0 unused, 1 raw signal (primed with the first
-value after a gap), 2 first low-pass, 3 second low-pass, 4 band-passed,
-5 slope.
+``rings`` (5, ring) float64, indexed by sample number modulo ring: 0 raw
+signal (primed with the first value after a gap), 1 first low-pass,
+2 second low-pass, 3 band-passed, 4 slope.
 
 ``fstate`` (float64): 0-2 running sums of the two low-passes and the
 high-pass mean, 3 integrator sum, 4 previous feature value, 5 running
@@ -35,8 +35,8 @@ last gap (nothing before it is a valid raw sample).
 Events: ``ev_i`` (n, 5) int64 rows (feature peak time, highest sample,
 lowest sample, polarity vote +-1, flags: 1 slopes of both signs (not a
 baseline shift), 2 first after a gap, 4 and 8 the highest and the lowest
-sample are no peak: on the edge of a gap or on a flat stretch); ``ev_f`` (n, 2) float64 rows (peak
-value, largest absolute slope).
+sample are no peak: on the edge of a gap or on a flat stretch); ``ev_f``
+(n, 2) float64 rows (peak value, largest absolute slope).
 """
 
 import numpy as np
@@ -60,7 +60,7 @@ def _flat_before(rings, mask, lo, oldest, length, value):
     if lo - length < oldest:
         return False
     for s in range(lo - length, lo):
-        if rings[1, s & mask] != value:
+        if rings[0, s & mask] != value:
             return False
     return True
 
@@ -80,7 +80,7 @@ def _event(rings, params, peak_t, now, valid_from, after_gap, value, ev_i, ev_f,
     v_up = -np.inf
     v_down = np.inf
     for s in range(lo, hi + 1):
-        v = rings[1, s & mask]
+        v = rings[0, s & mask]
         if v > v_up:
             v_up = v
             t_up = s
@@ -92,13 +92,15 @@ def _event(rings, params, peak_t, now, valid_from, after_gap, value, ev_i, ev_f,
         t_down = t_up
     # No peak: an extremum on a gap's edge (or the record's), or at the end of a flat stretch
     # (the ``params[11]`` samples before the window all equal it: electrode off, amplifier on the rail).
-    up_edge = t_up == oldest or (hi == now and t_up == hi) or (t_up == lo and _flat_before(rings, mask, lo, oldest, params[11], v_up))
-    down_edge = t_down == oldest or (hi == now and t_down == hi) or (t_down == lo and _flat_before(rings, mask, lo, oldest, params[11], v_down))
+    up_edge = t_up == oldest or (hi == now and t_up == hi)
+    up_edge = up_edge or (t_up == lo and _flat_before(rings, mask, lo, oldest, params[11], v_up))
+    down_edge = t_down == oldest or (hi == now and t_down == hi)
+    down_edge = down_edge or (t_down == lo and _flat_before(rings, mask, lo, oldest, params[11], v_down))
     # Polarity vote: the larger band-passed excursion, up or down.
     b_hi = -np.inf
     b_lo = np.inf
     for s in range(max(lo + params[10], oldest), min(hi + params[10], now) + 1):
-        v = rings[4, s & mask]
+        v = rings[3, s & mask]
         b_hi = max(b_hi, v)
         b_lo = min(b_lo, v)
     vote = 1 if b_hi >= -b_lo else -1
@@ -109,7 +111,7 @@ def _event(rings, params, peak_t, now, valid_from, after_gap, value, ev_i, ev_f,
     t_min = 0
     centre = r_est + params[9]
     for s in range(max(centre - params[12], oldest), min(centre + params[12], now) + 1):
-        v = rings[5, s & mask]
+        v = rings[4, s & mask]
         if v > d_max:
             d_max = v
             t_max = s
@@ -164,19 +166,19 @@ def scan(x, params, rings, fstate, istate):
                 stop = 3
                 break
             j = t & mask
-            s1 += v - rings[1, (t - lp_w) & mask]
-            rings[1, j] = v
+            s1 += v - rings[0, (t - lp_w) & mask]
+            rings[0, j] = v
             lp1 = s1 * inv_lp
-            s2 += lp1 - rings[2, (t - lp_w) & mask]
-            rings[2, j] = lp1
+            s2 += lp1 - rings[1, (t - lp_w) & mask]
+            rings[1, j] = lp1
             lp2 = s2 * inv_lp
-            s_hp += lp2 - rings[3, (t - hp_w) & mask]
-            rings[3, j] = lp2
-            bp = rings[3, (t - hp_c) & mask] - s_hp * inv_hp
-            rings[4, j] = bp
-            d = bp - rings[4, (t - d_w) & mask]
-            s_mwi += abs(d) - abs(rings[5, (t - mwi_w) & mask])
-            rings[5, j] = d
+            s_hp += lp2 - rings[2, (t - hp_w) & mask]
+            rings[2, j] = lp2
+            bp = rings[2, (t - hp_c) & mask] - s_hp * inv_hp
+            rings[3, j] = bp
+            d = bp - rings[3, (t - d_w) & mask]
+            s_mwi += abs(d) - abs(rings[4, (t - mwi_w) & mask])
+            rings[4, j] = d
             y = s_mwi
 
             # Peak of the integrated slope (Hamilton 2002): confirmed when it halves or after a timeout.
@@ -232,8 +234,8 @@ def scan(x, params, rings, fstate, istate):
         else:
             # A gap ends: restart the filters as if the signal had always been v (no step, no transient).
             v = x[i]
-            rings[1:4, :] = v
-            rings[4:6, :] = 0.0
+            rings[0:3, :] = v
+            rings[3:5, :] = 0.0
             s1 = v * lp_w
             s2 = v * lp_w
             s_hp = v * hp_w
