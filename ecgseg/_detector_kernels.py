@@ -35,7 +35,7 @@ last gap (nothing before it is a valid raw sample).
 Events: ``ev_i`` (n, 5) int64 rows (feature peak time, highest sample,
 lowest sample, polarity vote +-1, flags: 1 slopes of both signs (not a
 baseline shift), 2 first after a gap, 4 and 8 the highest and the lowest
-sample are no peak: on the edge of a gap or on a flat stretch); ``ev_f``
+sample are no peak: the window is cut by a gap, or a flat stretch); ``ev_f``
 (n, 2) float64 rows (peak value, largest absolute slope).
 """
 
@@ -90,12 +90,12 @@ def _event(rings, params, peak_t, now, valid_from, after_gap, value, ev_i, ev_f,
     if t_up < 0:  # the estimate lies before the gap's end: take the first valid sample
         t_up = max(min(r_est, now), oldest)
         t_down = t_up
-    # No peak: an extremum on a gap's edge (or the record's), or at the end of a flat stretch
-    # (the ``params[11]`` samples before the window all equal it: electrode off, amplifier on the rail).
-    up_edge = t_up == oldest or (hi == now and t_up == hi)
-    up_edge = up_edge or (t_up == lo and _flat_before(rings, mask, lo, oldest, params[11], v_up))
-    down_edge = t_down == oldest or (hi == now and t_down == hi)
-    down_edge = down_edge or (t_down == lo and _flat_before(rings, mask, lo, oldest, params[11], v_down))
+    # No peak: the window is cut by a gap (or the record's ends), so R may lie in the gap; or the
+    # extremum ends a flat stretch (the ``params[11]`` samples before the window all equal it:
+    # electrode off, amplifier on the rail).
+    cut = lo != r_est - params[11] or hi != r_est + params[11]
+    up_edge = cut or (t_up == lo and _flat_before(rings, mask, lo, oldest, params[11], v_up))
+    down_edge = cut or (t_down == lo and _flat_before(rings, mask, lo, oldest, params[11], v_down))
     # Polarity vote: the larger band-passed excursion, up or down.
     b_hi = -np.inf
     b_lo = np.inf
@@ -273,7 +273,8 @@ def decide(ev_i, ev_f, t_end, fs, threshold, twave, searchback, init, reset, n_a
     peaks that are baseline shifts count as neither; after ``reset``
     samples without a QRS the estimates restart from the per-second maxima.
     Thresholds start from the per-second maxima of the first ``init``
-    samples, whose events are then decided like the rest.
+    samples, whose events are then decided like the rest. A gap keeps the
+    estimates but ends the R-R interval, the search-back and the reset clock.
     """
     n = ev_i.shape[0]
     qrs = np.empty(n, dtype=np.int64)
@@ -313,6 +314,12 @@ def decide(ev_i, ev_f, t_end, fs, threshold, twave, searchback, init, reset, n_a
 
     for e in range(n + 1):
         now = ev_i[e, 0] if e < n else t_end
+        if e < n and ev_i[e, 4] & 2:
+            # After a gap: no R-R across it, no search-back into it, and its time is no time without a QRS.
+            rr_valid = False
+            sb = -1
+            reset_ref = now
+            bins[:] = 0.0
         # Time-driven rules, checked up to the sample before this event (the end, after the last).
         for _ in range(2):
             if sb >= 0 and ev_f[sb, 0] > 0.5 * thr and now - 1 > last_qrs + searchback * rrmean:
@@ -330,6 +337,9 @@ def decide(ev_i, ev_f, t_end, fs, threshold, twave, searchback, init, reset, n_a
                 reset_ref = last_qrs
                 bins[:] = 0.0
             while now - 1 >= reset_ref + reset:
+                if bins[:n_reset_bins].max() == 0.0:  # no peak at all (a gap, a flat line): nothing to restart from
+                    reset_ref += reset
+                    continue
                 qbuf[:] = bins[:n_reset_bins].mean()
                 qmean = qbuf.mean()
                 nbuf[:] = 0.0
@@ -342,8 +352,6 @@ def decide(ev_i, ev_f, t_end, fs, threshold, twave, searchback, init, reset, n_a
             break
         t = ev_i[e, 0]
         value = ev_f[e, 0]
-        if ev_i[e, 4] & 2:
-            rr_valid = False
         if not ev_i[e, 4] & 1:
             continue  # a baseline shift: neither QRS nor noise
         b = (t - reset_ref) // second
