@@ -19,6 +19,7 @@ this process (cache load) are reported apart from the steady state.
 
     python benchmarks/bench_detectors.py                      # everything (xqrs takes minutes)
     python benchmarks/bench_detectors.py --records 100,108,207 --skip xqrs
+    python benchmarks/bench_detectors.py --skip xqrs,gqrs,nk-elgendi2010 --robustness
 """
 
 from __future__ import annotations
@@ -126,6 +127,67 @@ def compile_time() -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def robustness(records) -> None:
+    """hamilton on transformed records: inverted, baseline wander, other rates, NaN gaps; and a 24 h stream."""
+    from fractions import Fraction
+
+    from scipy.signal import resample_poly
+
+    from ecgseg.detector import detect, detect_chunks
+
+    def gaps(x, ref, fs):
+        # 10 s of NaN every 2 min from 30 s on; reference beats inside a gap are dropped.
+        x, keep = x.copy(), np.ones(ref.size, dtype=bool)
+        for start in range(int(30 * fs), x.size, int(120 * fs)):
+            x[start:start + int(10 * fs)] = np.nan
+            keep &= ~((ref >= start) & (ref < start + int(10 * fs)))
+        return x, fs, ref[keep]
+
+    def rate(fs_new):
+        def change(x, ref, fs):
+            ratio = Fraction(fs_new / fs).limit_denominator(1000)
+            return resample_poly(x, ratio.numerator, ratio.denominator), fs_new, np.rint(ref * fs_new / fs).astype(int)
+        return change
+
+    def wander(x, ref, fs):
+        t = np.arange(x.size) / fs
+        return x + np.sin(2 * np.pi * 0.3 * t) + 0.5 * np.sin(2 * np.pi * 0.05 * t), fs, ref
+
+    cases = {
+        "as is": lambda x, ref, fs: (x, fs, ref),
+        "inverted (-signal)": lambda x, ref, fs: (-x, fs, ref),
+        "wander 1 mV 0.3 Hz + 0.5 mV 0.05 Hz": wander,
+        "10 s NaN gap every 2 min": gaps,
+        **{f"resampled to {f} Hz": rate(float(f)) for f in (100, 250, 500, 1000)},
+    }
+    print(f"\nhamilton robustness, {len(records)} records, summed, 150 ms:")
+    for name, change in cases.items():
+        total, inverted = DetectionScores(0, 0, 0), 0
+        for rec in records:
+            ref = rec.ann_samples[aami_classes(rec.ann_symbols) >= 0]
+            x, fs, ref = change(rec.signal, ref, rec.fs)
+            found = detect(x, fs)
+            inverted += found.inverted
+            total = total + detection_scores(found.r_peaks, ref, fs, TOLERANCE_S)
+        print(f"  {name:36s} Se {100 * total.se:7.3f}  +P {100 * total.ppv:7.3f}  FN {total.fn:4d}  FP {total.fp:4d}  "
+              f"inverted {inverted}/{len(records)}")
+
+    # All records end to end: one long trace (24 h at 360 Hz for MIT-BIH), whole and in 10-minute chunks.
+    trace = np.concatenate([rec.signal for rec in records])
+    fs = records[0].fs
+    print(f"one {trace.size / fs / 3600:.1f} h trace of {trace.size:,} samples (all records end to end):")
+    for fraction in (0.25, 0.5, 1.0):
+        part = trace[: int(trace.size * fraction)]
+        w = time.perf_counter()
+        whole = detect(part, fs)
+        print(f"  {fraction:4.2f} of it: {time.perf_counter() - w:.2f} s wall, {len(whole)} beats")
+    chunk = int(600 * fs)
+    w = time.perf_counter()
+    pieces = detect_chunks((trace[i:i + chunk] for i in range(0, trace.size, chunk)), fs)
+    print(f"  in {-(-trace.size // chunk)} chunks of 10 min: {time.perf_counter() - w:.2f} s wall, "
+          f"same R-peaks as whole: {np.array_equal(pieces.r_peaks, whole.r_peaks)}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=os.environ.get("ECGSEG_DATA", str(REPO.parent / "shared" / "data")))
@@ -133,6 +195,7 @@ def main(argv=None):
     parser.add_argument("--records", default=None, help="Comma-separated subset (default: all in RECORDS).")
     parser.add_argument("--skip", default="", help=f"Comma-separated methods to leave out, of {','.join(METHODS)}.")
     parser.add_argument("--worst", type=int, default=8, help="List this many worst records for hamilton.")
+    parser.add_argument("--robustness", action="store_true", help="Also run hamilton on transformed records.")
     args = parser.parse_args(argv)
 
     skip = {s for s in args.skip.split(",") if s}
@@ -207,6 +270,8 @@ def main(argv=None):
         comparitor.compare()
         print(f"cross-check record {rec.name}: ecgseg TP/FP/FN {score.tp}/{score.fp}/{score.fn}, "
               f"wfdb compare_annotations {comparitor.tp}/{comparitor.fp}/{comparitor.fn}")
+        if args.robustness:
+            robustness(records)
 
 
 if __name__ == "__main__":
