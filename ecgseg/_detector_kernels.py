@@ -261,6 +261,17 @@ def _push(buffer, value):
 
 
 @njit(cache=True, fastmath=FASTMATH)
+def _take_qrs(e, ev_i, ev_f, qbuf, rbuf, bins, qrs, n_qrs, rr_valid, last_qrs, rrmean, nmean, threshold):
+    """Count event ``e`` as a QRS: update the QRS and R-R means and the threshold; clear the reset bins."""
+    qmean = _push(qbuf, ev_f[e, 0])
+    if rr_valid:
+        rrmean = _push(rbuf, float(ev_i[e, 0] - last_qrs))
+    qrs[n_qrs] = e
+    bins[:] = 0.0
+    return qmean, rrmean, nmean + threshold * (qmean - nmean), n_qrs + 1
+
+
+@njit(cache=True, fastmath=FASTMATH)
 def decide(ev_i, ev_f, t_end, fs, threshold, twave, searchback, init, reset, n_avg):
     """Classify events as QRS complexes or noise; return the indices of the QRS events, in time order.
 
@@ -323,19 +334,10 @@ def decide(ev_i, ev_f, t_end, fs, threshold, twave, searchback, init, reset, n_a
         # Time-driven rules, checked up to the sample before this event (the end, after the last).
         for _ in range(2):
             if sb >= 0 and ev_f[sb, 0] > 0.5 * thr and now - 1 > last_qrs + searchback * rrmean:
-                qmean = _push(qbuf, ev_f[sb, 0])
-                rr = ev_i[sb, 0] - last_qrs
-                if rr_valid:
-                    rrmean = _push(rbuf, float(rr))
-                rr_valid = True
-                last_qrs = ev_i[sb, 0]
-                lastmax = ev_f[sb, 1]
-                thr = nmean + threshold * (qmean - nmean)
-                qrs[n_qrs] = sb
-                n_qrs += 1
-                sb = -1
-                reset_ref = last_qrs
-                bins[:] = 0.0
+                qmean, rrmean, thr, n_qrs = _take_qrs(
+                    sb, ev_i, ev_f, qbuf, rbuf, bins, qrs, n_qrs, rr_valid, last_qrs, rrmean, nmean, threshold
+                )
+                rr_valid, last_qrs, lastmax, reset_ref, sb = True, ev_i[sb, 0], ev_f[sb, 1], ev_i[sb, 0], -1
             while now - 1 >= reset_ref + reset:
                 if bins[:n_reset_bins].max() == 0.0:  # no peak at all (a gap, a flat line): nothing to restart from
                     reset_ref += reset
@@ -359,18 +361,10 @@ def decide(ev_i, ev_f, t_end, fs, threshold, twave, searchback, init, reset, n_a
             bins[b] = max(bins[b], value)
         is_twave = t - last_qrs < twave and ev_f[e, 1] < 0.5 * lastmax
         if value > thr and not is_twave:
-            qmean = _push(qbuf, value)
-            if rr_valid:
-                rrmean = _push(rbuf, float(t - last_qrs))
-            rr_valid = True
-            last_qrs = t
-            lastmax = ev_f[e, 1]
-            thr = nmean + threshold * (qmean - nmean)
-            qrs[n_qrs] = e
-            n_qrs += 1
-            sb = -1
-            reset_ref = t
-            bins[:] = 0.0
+            qmean, rrmean, thr, n_qrs = _take_qrs(
+                e, ev_i, ev_f, qbuf, rbuf, bins, qrs, n_qrs, rr_valid, last_qrs, rrmean, nmean, threshold
+            )
+            rr_valid, last_qrs, lastmax, reset_ref, sb = True, t, ev_f[e, 1], t, -1
         else:
             nmean = _push(nbuf, value)
             thr = nmean + threshold * (qmean - nmean)

@@ -192,6 +192,13 @@ _DEFAULTS = dict(
 )
 
 
+def _with_defaults(params: dict) -> dict:
+    unknown = set(params) - set(_DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown detector parameters {sorted(unknown)}; choose from {sorted(_DEFAULTS)}")
+    return {**_DEFAULTS, **params}
+
+
 def detect(signal, fs: float, **params) -> Detection:
     """Detect R-peaks in one lead that may hold NaN gaps, flat stretches or inverted beats.
 
@@ -230,14 +237,10 @@ def detect(signal, fs: float, **params) -> Detection:
     >>> found.inverted, found.r_peaks[:3].tolist(), bool(np.isnan(ecg[found.r_peaks]).any())
     (True, [144, 432, 720], False)
     """
-    params = {**_DEFAULTS, **params}
-    unknown = set(params) - set(_DEFAULTS)
-    if unknown:
-        raise ValueError(f"unknown detector parameters {sorted(unknown)}; choose from {sorted(_DEFAULTS)}")
     x = _as_chunk(signal, "signal")
     if x.size == 0:
         raise ValueError("signal is empty")
-    return _detect_stream([x], fs, **params)
+    return _detect_stream([x], fs, **_with_defaults(params))
 
 
 def detect_chunks(chunks: Iterable, fs: float, **params) -> Detection:
@@ -271,11 +274,7 @@ def detect_chunks(chunks: Iterable, fs: float, **params) -> Detection:
     >>> np.array_equal(whole, pieces), len(whole)
     (True, 67)
     """
-    params = {**_DEFAULTS, **params}
-    unknown = set(params) - set(_DEFAULTS)
-    if unknown:
-        raise ValueError(f"unknown detector parameters {sorted(unknown)}; choose from {sorted(_DEFAULTS)}")
-    return _detect_stream(chunks, fs, **params)
+    return _detect_stream(chunks, fs, **_with_defaults(params))
 
 
 def hamilton_detector(signal, fs: float, **params) -> np.ndarray:
