@@ -233,9 +233,15 @@ def scan(x, params, rings, fstate, istate):
             in_gap = 1
         else:
             # A gap ends: restart the filters as if the signal had always been v (no step, no transient).
+            # Only the samples the filters read back are primed, so a gap costs O(filter length), not O(ring).
             v = x[i]
-            rings[0:3, :] = v
-            rings[3:5, :] = 0.0
+            for back in range(1, max(lp_w, hp_w) + 1):
+                rings[0, (t - back) & mask] = v
+                rings[1, (t - back) & mask] = v
+                rings[2, (t - back) & mask] = v
+            for back in range(1, max(d_w, mwi_w) + 1):
+                rings[3, (t - back) & mask] = 0.0
+                rings[4, (t - back) & mask] = 0.0
             s1 = v * lp_w
             s2 = v * lp_w
             s_hp = v * hp_w

@@ -95,6 +95,9 @@ def test_flat_and_saturated_stretches_give_no_peaks():
 def test_flat_nan_and_tiny_signals_give_empty_results():
     assert detect(np.zeros(5000), 360).r_peaks.size == 0
     assert detect(np.full(5000, np.nan), 360).r_peaks.size == 0
+    x, _ = synthetic_ecg(360, seconds=20)
+    x[::2] = np.nan  # every other sample missing: a gap at each, so no complete QRS window anywhere
+    assert detect(x, 360).r_peaks.size == 0
     for n in (1, 2, 10, 100):
         result = detect(np.random.default_rng(n).standard_normal(n), 360)
         assert result.r_peaks.dtype == np.int64 and np.all((result.r_peaks >= 0) & (result.r_peaks < n))
