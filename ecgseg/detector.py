@@ -16,7 +16,12 @@ scores there are not those of an unseen database.
 What this module adds for real-world signals:
 
 - NaN (or infinite) samples are gaps: the filters restart after each gap
-  without a transient, and no R-peak is ever placed inside one.
+  without a transient, no R-peak is ever placed inside one, and a beat
+  whose search window a gap cuts is not reported (its R may lie in the
+  gap). A gap ends the R-R interval and the search-back but keeps the
+  amplitude estimates.
+- Flat or saturated stretches give no peaks: an extremum that ends a flat
+  run is no R-peak, and no threshold restart happens without peaks.
 - Polarity: each QRS votes by its larger band-passed excursion; when most
   point down, the signal is taken as inverted and R-peaks are placed on
   minima. :class:`Detection` says which.
@@ -24,8 +29,9 @@ What this module adds for real-world signals:
   within ``refine_s`` of the estimate, at the input rate.
 - Streaming: all filter state is carried between chunks, so
   :func:`detect_chunks` gives exactly the peaks of :func:`detect` on the
-  whole signal, without loading it at once and without overlap. Time and
-  memory are linear in the record length (memory: a few numbers per beat).
+  whole signal, without loading it at once and without overlap. Time is
+  linear in the record length; memory holds the filter rings (under a
+  second of signal) and 56 bytes per candidate peak (a few per second).
 
 References
 ----------
