@@ -119,7 +119,9 @@ def rule_detector(
     return rescale_indices(peaks, fs_out, fs)
 
 
-DETECTORS = {"rule": rule_detector}
+from .detector import hamilton_detector  # noqa: E402  (the slope detector, ecgseg.detector)
+
+DETECTORS = {"rule": rule_detector, "hamilton": hamilton_detector}
 
 
 def detect_r_peaks(signal, fs: float, method: str = "rule", **params) -> np.ndarray:
