@@ -73,7 +73,7 @@ def scheme_options(function):
             "--peaks",
             default="rule",
             show_default=True,
-            help="Where beats are cut: rule (the paper's 0.9 threshold), annotations (reference beats), or a detector name.",
+            help="Where beats are cut: rule (the paper's 0.9 threshold), annotations (reference beats), or hamilton (a Pan-Tompkins/Hamilton detector that finds nearly every beat).",
         ),
         click.option("--fs-out", type=float, default=125.0, show_default=True, help="Rate beats are sampled at (Hz)."),
         click.option("--window-s", type=float, default=10.0, show_default=True, help="Window length (s)."),
