@@ -309,7 +309,7 @@ def segment_record_chunked(
     --------
     >>> beats = segment_record_chunked("100", data_dir="../shared/data", chunk_s=300)  # doctest: +SKIP
     >>> beats.segments.shape  # doctest: +SKIP
-    (1215, 187)
+    (1073, 187)
     """
     spool = _Spool(params.get("length", 187), params.pop("spool_dir", None))
     try:
@@ -344,7 +344,7 @@ def write_record_beats(
     Examples
     --------
     >>> write_record_beats("100.npz", "100", data_dir="../shared/data")  # doctest: +SKIP
-    {'record': '100', 'n_beats': 1215, 'n_missed': 1081, 'n_short': 0}
+    {'record': '100', 'n_beats': 1073, 'n_missed': 1201, 'n_short': 0}
     """
     from .beatfile import save_beats_spooled
 

@@ -116,7 +116,7 @@ def local_cluster(workers: int, **kwargs):
         processes=True,
         host="127.0.0.1",
         dashboard_address=None,
-        silence_logs=logging.ERROR,
+        silence_logs=logging.CRITICAL,  # worker shutdown chatter; record errors come back through their futures
     )
     return distributed.LocalCluster(**{**options, **kwargs})
 
@@ -137,7 +137,7 @@ def _map_dask(function, names, scheduler, workers):
     try:
         address = scheduler if scheduler is not None else cluster.scheduler_address
         try:
-            client = distributed.Client(address, timeout="10s", set_as_default=False)
+            client = distributed.Client(address, timeout="10s")
         except OSError as error:
             raise OSError(f"cannot reach the Dask scheduler at {address} ({error}); is it running?") from None
         with client:
