@@ -131,11 +131,26 @@ def _import_distributed():
     return distributed
 
 
+def _check_reachable(address: str) -> None:
+    """Fail at once on a closed tcp:// port (Dask's own connect retries for its whole timeout)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address)
+    if parts.scheme != "tcp" or parts.port is None:
+        return
+    try:
+        socket.create_connection((parts.hostname, parts.port), timeout=5).close()
+    except OSError as error:
+        raise OSError(f"cannot reach the Dask scheduler at {address} ({error}); is it running?") from None
+
+
 def _map_dask(function, names, scheduler, workers):
     distributed = _import_distributed()
     cluster = local_cluster(workers) if scheduler is None else None
     try:
         address = scheduler if scheduler is not None else cluster.scheduler_address
+        _check_reachable(address)
         try:
             client = distributed.Client(address, timeout="10s")
         except OSError as error:
