@@ -13,6 +13,9 @@ not local to a window, and how it stays exact here:
   record's windows: their beats are cut as long as they can be (``length`` or
   the window end) and trimmed to ``period_factor`` * T once the last chunk
   has given the median ("cut long, trim later").
+- The opt-in ``refractory_s`` guard suppresses peaks across window edges:
+  each region's last window is held back until the next region's peaks are
+  known (only the last kept peak can still be replaced).
 - Labels match beats to reference annotations one to one: that runs once at
   the end, on all R-peaks.
 
@@ -32,6 +35,7 @@ from functools import partial
 
 import numpy as np
 
+from . import _kernels
 from .beats import Beats, cut_beats, no_period_error, window_periods
 from .database import annotated_beats, beats_to_arrays
 from .labels import label_beats
@@ -100,11 +104,10 @@ class _Spool:
         self.file.close()
 
 
-def _segment_into(spool, read, n_samples, fs, positions, r_given, *, chunk_s, fs_out, window_s, threshold, period_factor, length, period):
-    """Fill ``spool`` chunk by chunk; returns (periods of all windows, window length). See the module notes."""
+def _normalized_chunks(read, n_samples, fs, *, chunk_s, fs_out, window_s):
+    """Yield ``(a, x_normalized)``: output samples [a, a + len) resampled and scaled per window, as the whole record's."""
     window = window_length(fs_out, window_s)
     lo, hi = np.inf, -np.inf
-    periods = []
     for a, b, s0, s1, k0 in _plan(n_samples, fs, fs_out, window, chunk_s, window_s):
         raw = np.ascontiguousarray(read(s0, s1), dtype=np.float64)
         if raw.shape[0] != s1 - s0:
@@ -113,22 +116,56 @@ def _segment_into(spool, read, n_samples, fs, positions, r_given, *, chunk_s, fs
         if n_bad:
             raise ValueError(f"signal has {n_bad} NaN or infinite samples in {s0}..{s1}; fill or cut the gaps before segmenting")
         lo, hi = min(lo, raw.min()), max(hi, raw.max())
-        x = resample(raw, fs, fs_out)[a - k0 : b - k0]
-        x_normalized, _, _ = normalize_windows(x, window)
-        rule = rule_peaks(x_normalized, window, threshold=threshold)
+        x_normalized, _, _ = normalize_windows(resample(raw, fs, fs_out)[a - k0 : b - k0], window)
+        yield a, x_normalized
+    if lo == hi:
+        raise ValueError(f"signal is flat (every sample is {lo!r}); there are no beats to find")
+
+
+def _with_rule_peaks(chunks, window: int, threshold: float, refractory: int | None):
+    """Yield ``(a, x_normalized, rule)``: each region with the rule's peaks in it, as on the whole record.
+
+    With a refractory distance (at most a window), only the last kept peak can
+    still be replaced by a later one, and it lies in the region's last window:
+    that window is held back and goes first into the next region.
+    """
+    held = None  # (a, x_normalized, kept peaks) of the held-back window
+    for a, x_normalized in chunks:
+        peaks = rule_peaks(x_normalized, window, threshold=threshold)
+        if refractory is None:
+            yield a, x_normalized, peaks
+            continue
+        if held is not None:
+            a, x_held, kept = held
+            peaks = np.concatenate([kept, peaks + x_held.shape[0]])
+            x_normalized = np.concatenate([x_held, x_normalized])
+        peaks = _kernels.suppress_close_peaks(peaks, x_normalized, refractory)  # kept peaks pass through unchanged
+        cut = (x_normalized.shape[0] - 1) // window * window  # start of the last (maybe short) window
+        held = (a + cut, x_normalized[cut:], peaks[peaks >= cut] - cut)
+        if cut:
+            yield a, x_normalized[:cut], peaks[peaks < cut]
+    if held is not None:
+        yield held
+
+
+def _segment_into(spool, read, n_samples, fs, positions, r_given, *, chunk_s, fs_out, window_s, threshold, refractory, period_factor, length, period):
+    """Fill ``spool`` region by region; returns (periods of all windows, window length). See the module notes."""
+    window = window_length(fs_out, window_s)
+    periods = []
+    chunks = _normalized_chunks(read, n_samples, fs, chunk_s=chunk_s, fs_out=fs_out, window_s=window_s)
+    for a, x_normalized, rule in _with_rule_peaks(chunks, window, threshold, refractory):
         if positions is None:  # cut at the rule's peaks
             local, r_peaks = rule, rescale_indices(rule + a, fs_out, fs)
         else:
-            i0, i1 = np.searchsorted(positions, [a, b])
+            i0, i1 = np.searchsorted(positions, [a, a + x_normalized.shape[0]])
             local, r_peaks = positions[i0:i1] - a, r_given[i0:i1]
-        chunk_periods, _ = window_periods(rule if period == "rule" else local, window, -(-x.shape[0] // window), fallback=False)
-        beat_periods = chunk_periods[local // window]
+        n_windows = -(-x_normalized.shape[0] // window)
+        region_periods, _ = window_periods(rule if period == "rule" else local, window, n_windows, fallback=False)
+        beat_periods = region_periods[local // window]
         cut_periods = np.where(np.isnan(beat_periods), _LONG_PERIOD, beat_periods)
         segments = cut_beats(x_normalized, local, cut_periods, window, period_factor=period_factor, length=length)
         spool.add(segments, r_peaks, local + a, beat_periods)
-        periods.append(chunk_periods)
-    if lo == hi:
-        raise ValueError(f"signal is flat (every sample is {lo!r}); there are no beats to find")
+        periods.append(region_periods)
     return np.concatenate(periods), window
 
 
@@ -164,11 +201,12 @@ def _run(
         )
     if period not in ("rule", "peaks"):
         raise ValueError(f"period must be 'rule' or 'peaks', got {period!r}")
-    if refractory_s is not None:
-        raise ValueError(
-            "refractory_s is not supported when segmenting in chunks (its suppression runs across window edges); "
-            "segment the whole record, without chunk_s"
-        )
+    window = window_length(fs_out, window_s)
+    refractory = None if refractory_s is None else int(round(refractory_s * fs_out))
+    if refractory is not None and refractory <= 1:
+        refractory = None  # as rule_peaks: no suppression
+    if refractory is not None and refractory > window:
+        raise ValueError(f"refractory_s={refractory_s} is longer than a {window_s:g} s window; chunks need it shorter")
     if chunk_s <= 0:
         raise ValueError(f"chunk_s must be a positive number of seconds, got {chunk_s!r}")
     positions = r_given = None
@@ -184,8 +222,8 @@ def _run(
             "segment the whole record, without chunk_s"
         )
     all_periods, window = _segment_into(
-        spool, read, n_samples, fs, positions, r_given, chunk_s=chunk_s,
-        fs_out=fs_out, window_s=window_s, threshold=threshold, period_factor=period_factor, length=length, period=period,
+        spool, read, n_samples, fs, positions, r_given, chunk_s=chunk_s, fs_out=fs_out, window_s=window_s,
+        threshold=threshold, refractory=refractory, period_factor=period_factor, length=length, period=period,
     )
     periods, n_fallback = _resolve_fallbacks(spool, all_periods, window, period_factor=period_factor, window_s=window_s, period=period)
     return dict(
@@ -229,8 +267,8 @@ def segment_chunked(
         Folder for the temporary segment file (default: the system's temp folder).
     **params
         ``fs_out``, ``window_s``, ``threshold``, ``period_factor``, ``length``,
-        ``period`` as for :func:`ecgseg.segment` (``refractory_s`` is refused:
-        its suppression crosses window edges).
+        ``period``, ``refractory_s`` as for :func:`ecgseg.segment`
+        (``refractory_s`` at most one window).
 
     Returns
     -------

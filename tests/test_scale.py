@@ -98,6 +98,40 @@ def test_chunked_equals_whole_on_synthetic_signals(fs, chunk_s):
     assert_same_beats(chunked, whole)
 
 
+def spikes(fs: float, seconds: float, times_s, heights, seed: int = 0):
+    """Narrow Gaussian spikes (sigma 20 ms) at ``times_s`` over a little noise."""
+    n = int(seconds * fs)
+    t = np.arange(n) / fs
+    signal = 0.01 * np.random.default_rng(seed).standard_normal(n)
+    for at, height in zip(times_s, heights):
+        near = np.abs(t - at) < 0.1
+        signal[near] += height * np.exp(-0.5 * ((t[near] - at) / 0.02) ** 2)
+    return signal
+
+
+@pytest.mark.parametrize("chunk_s", [10, 20, 600])
+def test_chunked_equals_whole_with_the_refractory_guard_across_chunk_edges(chunk_s):
+    # Every window: a reference spike mid-window, two close candidates at 3 s, and a close pair straddling
+    # its end edge, the later one higher (a kept peak replaced across the edge) or lower (dropped), alternately.
+    n_windows = 18
+    times, heights = [], []
+    for w in range(n_windows):
+        start = 10.0 * w
+        times += [start + 5.0, start + 3.0, start + 3.1]
+        heights += [2.3, 2.15, 2.25]
+        if w < n_windows - 1:
+            times += [start + 9.92, start + 10.06]
+            heights += [2.2, 2.5] if w % 2 == 0 else [2.5, 2.2]
+    signal = spikes(360, 10.0 * n_windows + 4.3, times, heights)
+    whole = ecgseg.segment(signal, 360, refractory_s=0.2)
+    plain = ecgseg.segment(signal, 360)
+    dropped = np.setdiff1d(plain.r_peaks, whole.r_peaks)
+    replaced_across = [p for p in dropped if np.any((whole.r_peaks > p) & (whole.r_peaks - p < 0.2 * 360) & (whole.r_peaks // 3600 > p // 3600))]
+    assert len(replaced_across) >= 8  # kept peaks replaced by higher ones in the next window
+    chunked = segment_chunked(lambda a, b: signal[a:b], signal.size, 360, refractory_s=0.2, chunk_s=chunk_s)
+    assert_same_beats(chunked, whole)
+
+
 def test_chunked_equals_whole_with_given_peaks_and_period_from_them():
     signal, r_samples = synthetic_ecg(360, 95.3, seed=3)
     for period in ("rule", "peaks"):
@@ -138,8 +172,8 @@ def test_streamed_record_file_equals_the_whole_record_arrays(mitdb_dir, tmp_path
 def test_chunked_refuses_what_is_not_window_local_and_reports_bad_input(tmp_path):
     signal, _ = synthetic_ecg(360, 60, seed=1)
     read = lambda a, b: signal[a:b]  # noqa: E731
-    with pytest.raises(ValueError, match="refractory_s is not supported when segmenting in chunks"):
-        segment_chunked(read, signal.size, 360, refractory_s=0.2)
+    with pytest.raises(ValueError, match="refractory_s=11 is longer than a 10 s window"):
+        segment_chunked(read, signal.size, 360, refractory_s=11)
     with pytest.raises(ValueError, match="cannot run in chunks"):
         segment_chunked(read, signal.size, 360, peaks="pantompkins")
     with pytest.raises(ValueError, match="at least one 10 s window"):
