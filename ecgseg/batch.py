@@ -18,9 +18,9 @@ from functools import partial
 from pathlib import Path
 
 from .beatfile import atomic_file, save_beats
-from .database import beats_to_arrays, record_path_name, segment_record
+from .database import beats_to_arrays, read_and_segment, record_path_name
 from .parallel import RecordFailure, map_records
-from .records import DEFAULT_DB, read_record
+from .records import DEFAULT_DB
 
 __all__ = ["FolderRun", "segment_to_folder", "read_index", "INDEX_NAME"]
 
@@ -83,10 +83,9 @@ def _segment_to_file(name: str, output_dir: Path, db, data_dir, channel, peaks, 
 
         summary = write_record_beats(target, name, db, data_dir=data_dir, channel=channel, peaks=peaks, chunk_s=chunk_s, **params)
     else:
-        record = read_record(name, db, data_dir=data_dir, channel=channel)
-        beats = segment_record(record, peaks=peaks, **params)
-        save_beats(target, beats_to_arrays(beats, record.name))
-        summary = {"record": record.name, "n_beats": len(beats), "n_missed": beats.n_missed, "n_short": beats.n_short}
+        beats = read_and_segment(name, db, data_dir=data_dir, channel=channel, peaks=peaks, **params)
+        save_beats(target, beats_to_arrays(beats, record_path_name(name)))
+        summary = {"record": record_path_name(name), "n_beats": len(beats), "n_missed": beats.n_missed, "n_short": beats.n_short}
     return {**summary, "file": target.name}
 
 

@@ -129,8 +129,9 @@ def segment():
 @scheme_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write .npy (segments) or .npz (all keys) here instead of stdout.")
 @click.option("--labels", "labels_path", type=click.Path(dir_okay=False), help="Also write the labels (int8 .npy) here.")
+@click.option("--chunk-s", type=float, default=None, help="Read the record in chunks of about this many seconds: bounded memory, the same beats.")
 @click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
-def segment_record_command(record, db, data_dir, channel, peaks, output, labels_path, quiet, **kwargs):
+def segment_record_command(record, db, data_dir, channel, peaks, output, labels_path, chunk_s, quiet, **kwargs):
     """Segment one RECORD (a name such as 100, or a path) into beats.
 
     Writes a (n_beats, 187) float32 .npy to stdout, or to -o FILE (.npy, or .npz
@@ -141,19 +142,18 @@ def segment_record_command(record, db, data_dir, channel, peaks, output, labels_
     params = _scheme_params(kwargs)
     with library_errors():
         from .beatfile import save_beats, save_npy_bytes, write_atomic
-        from .database import beats_to_arrays, segment_record
-        from .records import read_record
+        from .database import beats_to_arrays, read_and_segment, record_path_name
 
-        rec = read_record(record, db, data_dir=data_dir, channel=channel)
-        beats = segment_record(rec, peaks=peaks, **params)
-        arrays = beats_to_arrays(beats, rec.name)
+        beats = read_and_segment(record, db, data_dir=data_dir, channel=channel, peaks=peaks, chunk_s=chunk_s, **params)
+        name = record_path_name(record)
+        arrays = beats_to_arrays(beats, name)
         if output is None:
             _write_stdout(save_npy_bytes(arrays["segments"]))
         else:
             save_beats(output, arrays)
         if labels_path is not None:
             write_atomic(labels_path, save_npy_bytes(arrays["labels"]))
-    echo_err(_summary(rec.name, arrays["labels"], beats.n_missed, beats.n_short), quiet)
+    echo_err(_summary(name, arrays["labels"], beats.n_missed, beats.n_short), quiet)
 
 
 @segment.command("database")

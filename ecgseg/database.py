@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from functools import partial
 
@@ -12,7 +13,7 @@ from .labels import aami_classes, label_beats
 from .parallel import RecordFailure, map_records
 from .records import DEFAULT_DB, Record, read_record, record_path
 
-__all__ = ["segment_record", "segment_records", "RecordFailure", "beats_to_arrays", "concatenate_arrays", "annotated_beats"]
+__all__ = ["segment_record", "segment_records", "read_and_segment", "record_path_name", "RecordFailure", "beats_to_arrays", "concatenate_arrays", "annotated_beats"]
 
 
 def annotated_beats(name: str, ann_samples, ann_symbols, n_samples: int) -> np.ndarray:
@@ -86,13 +87,24 @@ def concatenate_arrays(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarr
     return joined
 
 
-def _segment_one(name: str, db: str, data_dir, channel, peaks: str, chunk_s, params: dict):
-    if chunk_s is not None:
-        from .chunked import segment_record_chunked
+def read_and_segment(
+    record: str | os.PathLike, db: str = DEFAULT_DB, *, data_dir=None, channel=None, peaks: str = "rule", chunk_s: float | None = None, **params
+) -> Beats:
+    """Read a record whole, or in chunks of about ``chunk_s`` seconds (bounded memory, the same beats), and segment and label it.
 
-        beats = segment_record_chunked(name, db, data_dir=data_dir, channel=channel, peaks=peaks, chunk_s=chunk_s, **params)
-    else:
-        beats = segment_record(read_record(name, db, data_dir=data_dir, channel=channel), peaks=peaks, **params)
+    Examples
+    --------
+    >>> beats = read_and_segment("100", data_dir="../shared/data", chunk_s=600)  # doctest: +SKIP
+    """
+    if chunk_s is None:
+        return segment_record(read_record(record, db, data_dir=data_dir, channel=channel), peaks=peaks, **params)
+    from .chunked import segment_record_chunked
+
+    return segment_record_chunked(record, db, data_dir=data_dir, channel=channel, peaks=peaks, chunk_s=chunk_s, **params)
+
+
+def _segment_one(name: str, db: str, data_dir, channel, peaks: str, chunk_s, params: dict):
+    beats = read_and_segment(name, db, data_dir=data_dir, channel=channel, peaks=peaks, chunk_s=chunk_s, **params)
     return beats_to_arrays(beats, record_path_name(name)), beats.n_missed or 0, beats.n_short
 
 

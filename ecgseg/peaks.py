@@ -144,9 +144,9 @@ def detect_r_peaks(signal, fs: float, method: str = "rule", **params) -> np.ndar
     Examples
     --------
     >>> import numpy as np
-    >>> fs = 250; x = np.zeros(20 * fs); x[fs // 2::fs] = 1.0
+    >>> fs = 250; x = np.zeros(20 * fs); x[fs::fs] = 1.0
     >>> detect_r_peaks(x, fs)[:3].tolist()
-    [125, 375, 625]
+    [250, 500, 750]
     """
     try:
         detector = DETECTORS[method]

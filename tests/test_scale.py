@@ -325,3 +325,12 @@ def test_an_unreachable_scheduler_is_one_clear_error(synthetic_db, tmp_path):
     assert result.exit_code == 1
     assert "Error: cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.output
     assert not (tmp_path / "a.npz").exists()
+
+
+def test_cli_segment_record_in_chunks_writes_the_same_file(mitdb_dir, tmp_path):
+    files = []
+    for extra in ([], ["--chunk-s", "30"]):
+        files.append(tmp_path / f"207{len(extra)}.npz")
+        args = ["segment", "record", "207", "--data-dir", str(mitdb_dir), "-o", str(files[-1]), "-q", *extra]
+        assert CliRunner().invoke(cli, args).exit_code == 0
+    assert files[0].read_bytes() == files[1].read_bytes()
