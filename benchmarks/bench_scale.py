@@ -11,10 +11,11 @@
    1 h, 6 h and 24 h at 360 Hz written with ``wfdb.wrsamp`` to a temporary folder, and the 48
    MIT-BIH records concatenated into one 24 h record (with their annotations). Each is segmented
    chunked and streamed to a ``.npz`` (``write_record_beats``, 10 min chunks) and, as the peer,
-   whole (``read_record`` + ``segment_record`` + ``save_beats``). The floor is a process that
+   whole (``read_record`` + ``segment_record`` + ``save_beats``); a 24 h record at 250 Hz (Icentia11k's
+   rate) is timed chunked. The floor is a process that
    imports the same modules and segments one minute. The concatenated record's two outputs are
    compared array for array.
-3. A projection of core-hours for Icentia11k's size from the measured single-core rate.
+3. A projection of core-hours for Icentia11k's size from the measured rates per CPU second.
 
 The machine is shared: wall times may be inflated by other work; the ratios are within one run.
 """
@@ -45,7 +46,7 @@ from ecgseg.chunked import write_record_beats
 from ecgseg.database import beats_to_arrays, segment_record
 from ecgseg.records import read_record
 import scipy.signal, wfdb
-start = time.perf_counter()
+start, cpu_start = time.perf_counter(), time.process_time()
 if mode == "floor":
     rec = read_record(path, sampto=60 * 360)
     n_beats = len(segment_record(rec))
@@ -56,10 +57,10 @@ else:
     beats = segment_record(rec)
     save_beats(out, beats_to_arrays(beats, rec.name))
     n_beats = len(beats)
-seconds = time.perf_counter() - start
+seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
 status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines())
 peak_mb = int(status["VmHWM"].split()[0]) / 1024
-print(json.dumps({"peak_mb": peak_mb, "seconds": seconds, "n_beats": n_beats}))
+print(json.dumps({"peak_mb": peak_mb, "seconds": seconds, "cpu": cpu, "n_beats": n_beats}))
 """
 
 
@@ -132,7 +133,12 @@ def throughput(repeats: int) -> float:
             assert not failures, failures
         return best, arrays
 
+    cpu = time.process_time()
     one, reference = timed(jobs=1)
+    cpu = (time.process_time() - cpu) / repeats
+    start = time.perf_counter()
+    segment_records(names[:2], data_dir=folder, jobs=2)
+    pool_start = time.perf_counter() - start
     two, arrays_two = timed(jobs=2)
     start = time.perf_counter()
     with local_cluster(2) as cluster:
@@ -144,13 +150,14 @@ def throughput(repeats: int) -> float:
     print(f"{'run':<34}{'seconds':>9}{'records/s':>11}{'beats/s':>10}{'vs jobs=1':>11}")
     for label, seconds in (("in this process (jobs=1)", one), ("2 local processes (jobs=2)", two), ("Dask LocalCluster, 2 workers", dask)):
         print(f"{label:<34}{seconds:>9.2f}{48 / seconds:>11.1f}{n_beats / seconds:>10.0f}{one / seconds:>10.2f}x")
-    print(f"(Dask cluster start-up, not included above: {started:.2f} s)")
-    return 48 * 650_000 / one
+    print(f"(Dask cluster start-up, not included above: {started:.2f} s; jobs=1 used {cpu:.2f} CPU s per run,")
+    print(f" {cpu / 48 * 1000:.0f} ms per record; a 2-process pool on 2 records, mostly its start-up: {pool_start:.2f} s)")
+    return 48 * 650_000 / cpu
 
 
 def memory(hours: list[float], skip_whole_24h: bool) -> dict:
     print("\n2. Peak memory (peak RSS of a fresh process), 360 Hz, chunked = 10 min chunks streamed to .npz; s = after imports")
-    print(f"{'record':<34}{'chunked MB':>11}{'s':>7}{'whole MB':>10}{'s':>7}{'beats':>9}")
+    print(f"{'record':<34}{'chunked MB':>11}{'s':>7}{'cpu s':>7}{'whole MB':>10}{'s':>7}{'beats':>9}")
     rates = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -162,15 +169,19 @@ def memory(hours: list[float], skip_whole_24h: bool) -> dict:
                 print(f"{'floor (imports, segment 1 min)':<34}{floor['peak_mb']:>11.0f}")
             chunked = measure("chunked", record, tmp / "chunked.npz")
             whole = None if (skip_whole_24h and h >= 24) else measure("whole", record, tmp / "whole.npz")
-            if h >= 6:  # shorter runs are dominated by per-process costs (numba cache and filter set-up)
-                rates[f"synthetic {h:g} h, chunked"] = h * 3600 * 360 / chunked["seconds"]
             print(_row(f"synthetic {h:g} h", chunked, whole))
             record.with_suffix(".dat").unlink()
+        # Icentia11k's rate: 250 Hz (resampled by 1/2 instead of 25/72).
+        record = synthetic_record(tmp, "syn250hz", 24, fs=250.0, seed=250)
+        chunked = measure("chunked", record, tmp / "chunked.npz")
+        rates["synthetic 24 h at 250 Hz, chunked"] = 24 * 3600 * 250 / chunked["cpu"]
+        print(_row("synthetic 24 h at 250 Hz", chunked, None))
+        record.with_suffix(".dat").unlink()
         record = concatenated_mitdb(tmp)
         chunked = measure("chunked", record, tmp / "chunked.npz")
         whole = measure("whole", record, tmp / "whole.npz")
         print(_row("48 MIT-BIH records concatenated", chunked, whole))
-        rates["MIT-BIH concatenated, chunked"] = 48 * 650_000 / chunked["seconds"]
+        rates["MIT-BIH concatenated, chunked"] = 48 * 650_000 / chunked["cpu"]
         from ecgseg.beatfile import load_beats
 
         a, b = load_beats(tmp / "chunked.npz"), load_beats(tmp / "whole.npz")
@@ -180,8 +191,8 @@ def memory(hours: list[float], skip_whole_24h: bool) -> dict:
 
 
 def _row(label, chunked, whole):
-    whole_cols = f"{whole['peak_mb']:>10.0f}{whole['seconds']:>7.1f}" if whole else f"{'skipped':>10}{'':>7}"
-    return f"{label:<34}{chunked['peak_mb']:>11.0f}{chunked['seconds']:>7.1f}{whole_cols}{chunked['n_beats']:>9}"
+    whole_cols = f"{whole['peak_mb']:>10.0f}{whole['seconds']:>7.1f}" if whole else f"{'-':>10}{'':>7}"
+    return f"{label:<34}{chunked['peak_mb']:>11.0f}{chunked['seconds']:>7.1f}{chunked['cpu']:>7.1f}{whole_cols}{chunked['n_beats']:>9}"
 
 
 def projection(samples_per_s: float, chunked_rates: dict):
@@ -191,12 +202,12 @@ def projection(samples_per_s: float, chunked_rates: dict):
     samples = hours * 3600 * fs
     print("\n3. Projection for Icentia11k's size: 11,000 patients, ~2e9 beats")
     print(f"assumed: {bpm:g} beats/min on average -> {hours:,.0f} h of one-lead ECG at {fs:g} Hz ({hours / 11000:.0f} h per patient),")
-    print(f"{samples:.3g} samples; rates are input samples per second on one core, measured above at 360 Hz")
-    for label, rate in [("MIT-BIH records, jobs=1", samples_per_s)] + list(chunked_rates.items()):
+    print(f"{samples:.3g} samples; rates are input samples per CPU second (one core), measured above")
+    for label, rate in [("MIT-BIH records, jobs=1 (360 Hz)", samples_per_s)] + list(chunked_rates.items()):
         core_hours = samples / rate / 3600
-        print(f"  from {label:<34}{rate / 1e6:7.1f} M samples/s -> {core_hours:8.1f} core-hours")
-    print("  (250 Hz resamples by 1/2, cheaper per sample than 360 Hz's 25/72: these figures are upper bounds;")
-    print("   reading compressed or remote files, and writing ~750 bytes per beat (1.5 TB of float32 segments), are extra)")
+        print(f"  from {label:<36}{rate / 1e6:7.1f} M samples/CPU s -> {core_hours:8.1f} core-hours")
+    print("  (from local files; reading remote or compressed files, and writing ~750 bytes per beat")
+    print("   cut (up to 1.5 TB of float32 segments for 2e9 beats), are extra)")
 
 
 def main():

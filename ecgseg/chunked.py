@@ -30,7 +30,6 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import replace
 from functools import partial
 
 import numpy as np
