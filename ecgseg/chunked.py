@@ -83,17 +83,23 @@ class _Spool:
     def joined(self, key: str, dtype) -> np.ndarray:
         return np.concatenate(self.parts[key]).astype(dtype) if self.parts[key] else np.empty(0, dtype)
 
-    def trim(self, rows: np.ndarray, lengths: np.ndarray) -> None:
-        """Zero row ``rows[i]`` from column ``lengths[i]`` on (rows cut long before T was known)."""
-        if rows.size == 0:
-            return
+    def trim(self, rows: np.ndarray, lengths: np.ndarray, block_rows: int = 4096) -> None:
+        """Zero row ``rows[i]`` (sorted) from column ``lengths[i]`` on: rows cut long before T was known.
+
+        A block of rows at a time, read and written in place (a memory map of
+        the whole spool would count its pages in the process's memory).
+        """
         self.file.flush()
-        table = np.memmap(self.file, dtype=np.float32, mode="r+", shape=(self.n_beats, self.length))
-        block = table[rows]
-        block[np.arange(self.length) >= lengths[:, None]] = 0.0
-        table[rows] = block
-        table.flush()
-        del table
+        fd, row_bytes = self.file.fileno(), self.length * 4
+        for first in range(0, self.n_beats, block_rows):
+            i0, i1 = np.searchsorted(rows, [first, first + block_rows])
+            if i0 == i1:
+                continue
+            n = min(block_rows, self.n_beats - first)
+            block = np.frombuffer(os.pread(fd, n * row_bytes, first * row_bytes), dtype=np.float32).reshape(n, self.length).copy()
+            local = rows[i0:i1] - first
+            block[local] = np.where(np.arange(self.length) < lengths[i0:i1, None], block[local], 0.0)
+            os.pwrite(fd, block.tobytes(), first * row_bytes)
 
     def segments(self) -> np.ndarray:
         self.file.seek(0)
