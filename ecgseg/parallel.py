@@ -80,6 +80,10 @@ def map_records(
     [('100', 3), ('2001', 4)]
     """
     names = list(names)
+    if scheduler is not None and workers is not None:
+        raise ValueError("give a scheduler address or a number of local Dask workers, not both (a scheduler has its own workers)")
+    if jobs is not None and (scheduler is not None or workers is not None):
+        raise ValueError("jobs sets local processes; on Dask the workers run the records: give jobs or scheduler/workers")
     if scheduler is not None or workers is not None:
         results = _map_dask(function, names, scheduler, workers)
     elif min(jobs or os.cpu_count() or 1, len(names)) <= 1:

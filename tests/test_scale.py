@@ -217,6 +217,10 @@ def test_map_records_turns_library_errors_into_failures_and_lets_bugs_through():
     assert dict(map_records(check, ["a", "bad"], jobs=1)) == {"a": "A", "bad": RecordFailure("bad", "bad input")}
     with pytest.raises(ZeroDivisionError):
         dict(map_records(check, ["bug"], jobs=1))
+    with pytest.raises(ValueError, match="not both"):
+        dict(map_records(check, ["a"], scheduler="tcp://127.0.0.1:1", workers=2))
+    with pytest.raises(ValueError, match="give jobs or scheduler/workers"):
+        dict(map_records(check, ["a"], jobs=2, workers=2))
 
 
 def test_folder_run_writes_an_index_and_a_rerun_skips_finished_records(synthetic_db, tmp_path):
