@@ -1,0 +1,42 @@
+"""Slow, obviously correct references for the numba kernels (compared in the tests)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def normalize_windows(x, window):
+    out = np.empty(len(x))
+    for start in range(0, len(x), window):
+        block = np.asarray(x[start:start + window], dtype=float)
+        span = block.max() - block.min()
+        out[start:start + window] = (block - block.min()) / span if span > 0 else 0.0
+    return out
+
+
+def local_maxima_above(x, window, threshold):
+    peaks = []
+    for start in range(0, len(x), window):
+        stop = min(len(x), start + window)
+        for i in range(start + 1, stop - 1):
+            if x[i] > threshold and x[i] - x[i - 1] > 0 and x[i + 1] - x[i] <= 0:
+                peaks.append(i)
+    return np.array(peaks, dtype=np.int64)
+
+
+def median_rr_per_window(peaks, window, n_windows):
+    periods = np.full(n_windows, np.nan)
+    for w in range(n_windows):
+        inside = [p for p in peaks if p // window == w]
+        if len(inside) >= 2:
+            periods[w] = np.median(np.diff(inside))
+    return periods
+
+
+def cut_segments(x, starts, lengths, segment_length):
+    out = np.zeros((len(starts), segment_length), dtype=np.float32)
+    for b, (start, n) in enumerate(zip(starts, lengths)):
+        for j in range(min(n, segment_length)):
+            if 0 <= start + j < len(x):
+                out[b, j] = x[start + j]
+    return out

@@ -1,0 +1,174 @@
+import io
+import os
+import pty
+import shutil
+import subprocess
+import sys
+
+import click
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from ecgseg.cli import cli
+
+from .conftest import REPO
+
+
+def run(*args, **kwargs):
+    """The real command in a subprocess (stdout as bytes)."""
+    return subprocess.run([sys.executable, "-m", "ecgseg", *args], capture_output=True, cwd=REPO, **kwargs)
+
+
+def all_commands(group=cli, prefix=()):
+    for name, command in group.commands.items():
+        yield prefix + (name,)
+        if isinstance(command, click.Group):
+            yield from all_commands(command, prefix + (name,))
+
+
+@pytest.mark.parametrize("path", [()] + list(all_commands()), ids=lambda p: " ".join(p) or "ecgseg")
+def test_every_command_has_help(path):
+    result = CliRunner().invoke(cli, [*path, "--help"])
+    assert result.exit_code == 0 and "Usage:" in result.output and len(result.output) > 200
+
+
+def test_segment_record_to_stdout_is_a_valid_npy(data_dir):
+    result = run("segment", "record", "100", "--data-dir", str(data_dir))
+    assert result.returncode == 0, result.stderr
+    segments = np.load(io.BytesIO(result.stdout), allow_pickle=False)
+    assert segments.dtype == np.float32 and segments.ndim == 2 and segments.shape[1] == 187
+    summary = result.stderr.decode().strip()
+    assert summary.startswith(f"100: {len(segments)} beats (N ") and "annotated beats missed" in summary
+
+
+def test_segment_record_writes_npz_and_labels(data_dir, tmp_path):
+    out, labels = tmp_path / "b.npz", tmp_path / "labels.npy"
+    result = CliRunner().invoke(
+        cli,
+        ["segment", "record", "100", "--data-dir", str(data_dir), "--peaks", "annotations", "-o", str(out), "--labels", str(labels)],
+    )
+    assert result.exit_code == 0, result.output
+    with np.load(out, allow_pickle=False) as npz:
+        assert {"segments", "labels", "r_peaks", "record", "fs"} <= set(npz.files)
+        assert npz["segments"].shape == (2273, 187) and float(npz["fs"]) == 360.0
+        assert set(npz["record"].tolist()) == {"100"}
+        assert np.array_equal(np.load(labels), npz["labels"])
+    assert "100: 2273 beats (N 2239, S 33, V 1, F 0, Q 0, unlabelled 0); 0 annotated beats missed" in result.output
+
+
+def test_segment_record_refuses_to_write_binary_to_a_terminal(data_dir):
+    controller, terminal = pty.openpty()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "ecgseg", "segment", "record", "100", "--data-dir", str(data_dir)],
+            stdout=terminal, stderr=subprocess.PIPE, cwd=REPO,
+        )
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    assert result.returncode == 1
+    assert result.stderr.decode().strip() == (
+        "Error: refusing to write binary .npy to a terminal; redirect it (> beats.npy) or pass -o FILE"
+    )
+
+
+@pytest.fixture
+def broken_data(data_dir, tmp_path):
+    """A data folder with a record without annotations (100), a corrupt header (101) and a missing .dat (103)."""
+    folder = tmp_path / "data" / "mitdb"
+    folder.mkdir(parents=True)
+    for name in ("100", "101", "103"):
+        for suffix in (".hea", ".dat", ".atr"):
+            shutil.copy(data_dir / "mitdb" / f"{name}{suffix}", folder)
+    (folder / "100.atr").unlink()
+    (folder / "101.hea").write_text("garbage\n")
+    (folder / "103.dat").unlink()
+    return folder.parent
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["999"], "Error: record '999' not found: no {data}/mitdb/999.hea; fetch it with `ecgseg fetch mitdb --records 999`"),
+        (["103"], "Error: record '103' has a header but its signal file {data}/mitdb/103.dat is missing"),
+        (["101"], "Error: cannot read header {data}/mitdb/101.hea"),
+        (["100", "--peaks", "annotations"], "Error: record '100' has no reference annotations (.atr); use peaks='rule'"),
+        (["100", "--channel", "V9"], "Error: record '100' has no channel 'V9'; its channels are MLII, V5"),
+        (["100", "--peaks", "magic"], "Error: unknown peaks 'magic'"),
+        (["100", "--window-s", "3000"], "Error: signal is 1805.56 s long"),
+    ],
+)
+def test_bad_input_is_one_line_and_writes_nothing(broken_data, tmp_path, args, message):
+    out = tmp_path / "out.npz"
+    result = CliRunner().invoke(cli, ["segment", "record", *args, "--data-dir", str(broken_data), "-o", str(out)])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(message.format(data=broken_data))
+    assert not out.exists() and list(tmp_path.glob("*.part")) == []
+
+
+def test_failure_keeps_an_existing_output_file(broken_data, tmp_path):
+    out = tmp_path / "keep.npy"
+    out.write_bytes(b"previous result")
+    result = CliRunner().invoke(cli, ["segment", "record", "999", "--data-dir", str(broken_data), "-o", str(out)])
+    assert result.exit_code == 1 and out.read_bytes() == b"previous result"
+
+
+def test_unknown_output_format(data_dir, tmp_path):
+    result = CliRunner().invoke(cli, ["segment", "record", "100", "--data-dir", str(data_dir), "-o", str(tmp_path / "b.csv")])
+    assert result.exit_code == 1 and "name it .npy (segments only) or .npz" in result.output
+    assert not (tmp_path / "b.csv").exists()
+
+
+def test_segment_database_in_parallel_keeps_the_others_when_one_fails(data_dir, tmp_path):
+    out = tmp_path / "db.npz"
+    result = run("segment", "database", "mitdb", "--data-dir", str(data_dir), "--records", "100,999,101",
+                 "--peaks", "annotations", "-j", "2", "-o", str(out))
+    assert result.returncode == 1
+    stderr = result.stderr.decode()
+    assert "Error: record 999: record '999' not found" in stderr
+    assert "mitdb (2 records)" in stderr
+    with np.load(out, allow_pickle=False) as npz:
+        assert np.unique(npz["record"]).tolist() == ["100", "101"]
+        assert npz["segments"].shape == (2273 + 1865, 187)
+        single = CliRunner().invoke(cli, ["segment", "record", "101", "--data-dir", str(data_dir), "--peaks", "annotations",
+                                          "-o", str(tmp_path / "101.npz")])
+        assert single.exit_code == 0
+        with np.load(tmp_path / "101.npz") as one:
+            assert np.array_equal(one["segments"], npz["segments"][npz["record"] == "101"])
+
+
+def test_segment_database_needs_npz(tmp_path):
+    result = CliRunner().invoke(cli, ["segment", "database", "mitdb", "-o", str(tmp_path / "x.npy")])
+    assert result.exit_code == 1 and "a database is written as .npz" in result.output
+
+
+def write_record(folder, name, signal, fs=360):
+    """A real one-lead WFDB record (format 16) written with wfdb; NaN is stored as the invalid sample."""
+    import wfdb
+
+    wfdb.wrsamp(name, fs=fs, units=["mV"], sig_name=["MLII"], p_signal=signal[:, None], fmt=["16"],
+                adc_gain=[200.0], baseline=[0], write_dir=str(folder))
+    return str(folder / name)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda x: np.where((np.arange(x.size) > 5000) & (np.arange(x.size) < 5100), np.nan, x), "Error: signal has 99 NaN or infinite samples"),
+        (lambda x: np.full_like(x, 0.5), "Error: signal is flat"),
+        (lambda x: x[:3000], "Error: signal is 8.33 s long (3000 samples at 360.0 Hz); segmentation needs at least one 10 s window"),
+    ],
+    ids=["nan", "flat", "short"],
+)
+def test_bad_signals_in_real_wfdb_records(tmp_path, make, message):
+    from .synthetic import spike_train
+
+    signal, _ = spike_train(360, 30)
+    path = write_record(tmp_path, "bad", make(signal))
+    out = tmp_path / "out.npy"
+    result = CliRunner().invoke(cli, ["segment", "record", path, "-o", str(out)])
+    assert result.exit_code == 1
+    assert result.output.strip().startswith(message) and len(result.output.strip().splitlines()) == 1
+    assert not out.exists()
