@@ -112,7 +112,8 @@ def segment_to_folder(
     names : list of str
         Record names (or paths; the file is named after the record).
     output_dir : path
-        Created if missing.
+        Created if missing. Workers write their records' files there
+        themselves: on a cluster it must be a folder they all see at this path.
     chunk_s : float, optional
         Read each record in chunks of about this many seconds and stream its
         beats to its file (bounded memory, the same beats).
