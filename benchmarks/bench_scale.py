@@ -146,7 +146,9 @@ def throughput(repeats: int) -> float:
         dask, arrays_dask = timed(scheduler=cluster.scheduler_address)
     same = all(np.array_equal(a[k], reference[k]) for a in (arrays_two, arrays_dask) for k in reference)
     n_beats = len(reference["segments"])
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"\n1. Throughput, 48 MIT-BIH records ({n_beats} beats, rule peaks), best of {repeats}; identical outputs: {same}")
+    print(f"   machine: {os.cpu_count()} cores, load average {load} (1, 5, 15 min) after the runs")
     print(f"{'run':<34}{'seconds':>9}{'records/s':>11}{'beats/s':>10}{'vs jobs=1':>11}")
     for label, seconds in (("in this process (jobs=1)", one), ("2 local processes (jobs=2)", two), ("Dask LocalCluster, 2 workers", dask)):
         print(f"{label:<34}{seconds:>9.2f}{48 / seconds:>11.1f}{n_beats / seconds:>10.0f}{one / seconds:>10.2f}x")
