@@ -13,6 +13,7 @@ status is ``ok`` and whose file exists, and retries the others.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -140,7 +141,7 @@ def segment_to_folder(
     if output_dir.exists() and not output_dir.is_dir():
         raise ValueError(f"output folder {output_dir} is a file; give a folder (it is created if missing)")
     stems = [record_path_name(name) for name in names]
-    repeated = sorted({s for s in stems if stems.count(s) > 1})
+    repeated = sorted(s for s, n in Counter(stems).items() if n > 1)
     if repeated:
         raise ValueError(f"records {', '.join(repeated)} are given more than once (by name or path); each record needs its own file")
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -148,8 +149,7 @@ def segment_to_folder(
     done = {r for r, row in rows.items() if row["status"] == "ok" and (output_dir / row["file"]).is_file()}
     run = FolderRun(skipped=[n for n, s in zip(names, stems) if s in done])
     todo = [n for n, s in zip(names, stems) if s not in done]
-    if not rows:
-        _write_index(output_dir, {})
+    _write_index(output_dir, rows)  # compact, and no line cut short by a crash for the log to continue
     task = partial(_segment_to_file, output_dir=output_dir, db=db, data_dir=data_dir, channel=channel, peaks=peaks, chunk_s=chunk_s, params=params)
     try:
         with open(output_dir / INDEX_NAME, "a") as log:
@@ -165,7 +165,7 @@ def segment_to_folder(
                 log.flush()  # a crash after this line loses nothing already finished
     finally:
         _write_index(output_dir, rows)
-    run.failures.sort(key=lambda f: names.index(f.record))
     order = {stem: i for i, stem in enumerate(stems)}
+    run.failures.sort(key=lambda f: order[record_path_name(f.record)])
     run.written.sort(key=lambda row: order.get(row["record"], len(order)))
     return run

@@ -173,5 +173,6 @@ def segment_records(
     ordered = [results[name] for name in names if name in results]
     arrays = concatenate_arrays([r[0] for r in ordered]) if ordered else None
     totals = {"n_missed": sum(r[1] for r in ordered), "n_short": sum(r[2] for r in ordered)}
-    failures.sort(key=lambda f: names.index(f.record))
+    order = {name: i for i, name in enumerate(names)}
+    failures.sort(key=lambda f: order[f.record])
     return arrays, failures, totals
