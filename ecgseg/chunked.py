@@ -307,6 +307,8 @@ def _record_run(spool, record, db, data_dir, channel, peaks, tolerance_s, chunk_
     path = record_path(record, db, data_dir)
     header = _read_header(path, db)
     index = _channel_index(header, channel, path)
+    if not header.sig_len:
+        raise ValueError(f"header {path}.hea does not give the number of samples, which chunked reading needs; read it whole (no chunk_s)")
     n_samples, fs = int(header.sig_len), float(header.fs)
     ann_samples, ann_symbols = read_annotations(path)
     if isinstance(peaks, str) and peaks == "annotations":

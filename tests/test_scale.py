@@ -188,6 +188,11 @@ def test_chunked_refuses_what_is_not_window_local_and_reports_bad_input(tmp_path
     with pytest.raises(FileNotFoundError, match="not found"):
         write_record_beats(target, tmp_path / "missing")
     assert not target.exists() and not list(tmp_path.iterdir())  # nothing half-written
+    (tmp_path / "nolen.hea").write_text("nolen 1 360\nnolen.dat 16 200 16 0 0 0 0 MLII\n")  # no sample count
+    (tmp_path / "nolen.dat").write_bytes(b"")
+    with pytest.raises(ValueError, match="does not give the number of samples"):
+        write_record_beats(target, tmp_path / "nolen")
+    assert not target.exists()
 
 
 # Many records -------------------------------------------------------------------------------------------------------
