@@ -8,6 +8,8 @@ synthetic records are written with wfdb into a temporary folder.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -343,3 +345,10 @@ def test_cli_segment_record_in_chunks_writes_the_same_file(mitdb_dir, tmp_path):
         args = ["segment", "record", "207", "--data-dir", str(mitdb_dir), "-o", str(files[-1]), "-q", *extra]
         assert CliRunner().invoke(cli, args).exit_code == 0
     assert files[0].read_bytes() == files[1].read_bytes()
+
+
+def test_dask_wfdb_and_scipy_are_imported_only_when_used():
+    code = "import sys, ecgseg.batch, ecgseg.chunked, ecgseg.parallel; print(sorted({'distributed', 'dask', 'wfdb', 'scipy.signal'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
