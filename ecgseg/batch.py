@@ -123,7 +123,7 @@ def segment_to_folder(
     resume : bool
         Skip records the index lists as ``ok`` whose file exists; False redoes all.
     progress : callable, optional
-        Called with each finished record's name (not for skipped ones).
+        Called with each finished record's name, first for those skipped.
     **params
         Passed to :func:`ecgseg.segment_record`.
 
@@ -149,6 +149,8 @@ def segment_to_folder(
     done = {r for r, row in rows.items() if row["status"] == "ok" and (output_dir / row["file"]).is_file()}
     run = FolderRun(skipped=[n for n, s in zip(names, stems) if s in done])
     todo = [n for n, s in zip(names, stems) if s not in done]
+    for name in run.skipped if progress is not None else ():
+        progress(name)
     _write_index(output_dir, rows)  # compact, and no line cut short by a crash for the log to continue
     task = partial(_segment_to_file, output_dir=output_dir, db=db, data_dir=data_dir, channel=channel, peaks=peaks, chunk_s=chunk_s, params=params)
     try:

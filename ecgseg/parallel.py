@@ -84,6 +84,8 @@ def map_records(
         raise ValueError("give a scheduler address or a number of local Dask workers, not both (a scheduler has its own workers)")
     if jobs is not None and (scheduler is not None or workers is not None):
         raise ValueError("jobs sets local processes; on Dask the workers run the records: give jobs or scheduler/workers")
+    if not names:
+        return  # start no pool or cluster for nothing
     if scheduler is not None or workers is not None:
         results = _map_dask(function, names, scheduler, workers)
     elif min(jobs or os.cpu_count() or 1, len(names)) <= 1:

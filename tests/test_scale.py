@@ -255,6 +255,11 @@ def test_folder_run_writes_an_index_and_a_rerun_skips_finished_records(synthetic
         whole = segment_record(read_record(synthetic_db / "syn" / name))
         assert np.array_equal(load_beats(out / f"{name}.npz")["segments"], whole.segments)
 
+    # All finished: nothing runs, so not even an unreachable scheduler is contacted; progress counts them all.
+    seen = []
+    third = segment_to_folder(["s1", "s2", "s3"], out, "syn", data_dir=synthetic_db, scheduler="tcp://127.0.0.1:9", progress=seen.append)
+    assert third.skipped == seen == ["s1", "s2", "s3"] and not third.written and not third.failures
+
 
 def test_a_line_cut_short_by_a_crash_is_ignored_and_its_record_redone(synthetic_db, tmp_path):
     out = tmp_path / "beats"
