@@ -6,6 +6,7 @@ so a failure never leaves a half-written file. Reading never unpickles.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import tempfile
@@ -13,16 +14,23 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["write_atomic", "save_npy_bytes", "save_beats", "load_beats"]
+__all__ = ["write_atomic", "atomic_file", "save_npy_bytes", "save_beats", "save_beats_spooled", "load_beats"]
 
 
 def write_atomic(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
+    with atomic_file(path) as handle:
+        handle.write(data)
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike):
+    """A binary file open at a temporary name beside ``path``; it becomes ``path`` only if the block succeeds."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            yield handle
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -56,6 +64,44 @@ def save_beats(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
         write_atomic(path, save_npy_bytes(arrays["segments"]))
     else:
         raise ValueError(f"cannot tell the format of {path}: name it .npy (segments only) or .npz (segments and labels)")
+
+
+def save_beats_spooled(path: str | os.PathLike, arrays: dict[str, np.ndarray], segments_file, shape: tuple[int, int]) -> None:
+    """Save a ``.npz`` atomically whose ``segments`` are streamed from ``segments_file`` (raw float32 rows).
+
+    Holds a few MB at a time however many beats there are; ``arrays`` are the
+    other (small) keys. The file loads like one from :func:`save_beats`.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> rows = tempfile.TemporaryFile(); rows.write(np.ones((3, 4), np.float32).tobytes())
+    48
+    >>> target = os.path.join(tempfile.mkdtemp(), "beats.npz")
+    >>> save_beats_spooled(target, {"labels": np.zeros(3, np.int8)}, rows, (3, 4))
+    >>> load_beats(target)["segments"].sum()
+    np.float32(12.0)
+    """
+    import zipfile
+
+    if Path(path).suffix != ".npz":
+        raise ValueError(f"spooled beats are written as .npz, got {path}")
+    block = 1 << 22
+    with atomic_file(path) as handle, zipfile.ZipFile(handle, "w", allowZip64=True) as archive:
+        with archive.open("segments.npy", "w", force_zip64=True) as entry:
+            header = {"descr": np.dtype(np.float32).str, "fortran_order": False, "shape": tuple(shape)}
+            np.lib.format.write_array_header_2_0(entry, header)
+            segments_file.seek(0)
+            remaining = int(np.prod(shape)) * 4
+            while remaining:
+                chunk = segments_file.read(min(block, remaining))
+                if not chunk:
+                    raise ValueError(f"segment spool ended {remaining} bytes short of shape {shape}")
+                entry.write(chunk)
+                remaining -= len(chunk)
+        for key, array in arrays.items():
+            with archive.open(f"{key}.npy", "w", force_zip64=True) as entry:
+                np.lib.format.write_array(entry, np.asanyarray(array), allow_pickle=False)
 
 
 def load_beats(source) -> dict[str, np.ndarray]:

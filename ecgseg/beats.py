@@ -87,10 +87,12 @@ class Beats:
         return int(np.count_nonzero(self.periods_s < SHORT_PERIOD_S))
 
 
-def window_periods(peaks, window: int, n_windows: int) -> tuple[np.ndarray, int]:
+def window_periods(peaks, window: int, n_windows: int, *, fallback: bool = True) -> tuple[np.ndarray, int]:
     """T per window: the median R-R interval (samples) of the ``peaks`` inside it.
 
-    Windows with fewer than two peaks take the median of the other windows' T.
+    Windows with fewer than two peaks take the median of the other windows' T
+    (with ``fallback=False`` they stay NaN, for a caller that sees only part
+    of the record).
 
     Returns
     -------
@@ -110,9 +112,17 @@ def window_periods(peaks, window: int, n_windows: int) -> tuple[np.ndarray, int]
     periods = _kernels.median_rr_per_window(peaks, int(window), int(n_windows))
     missing = np.isnan(periods)
     n_fallback = int(np.count_nonzero(missing))
-    if n_fallback and n_fallback < n_windows:
+    if fallback and n_fallback and n_fallback < n_windows:
         periods[missing] = np.median(periods[~missing])
     return periods, n_fallback
+
+
+def no_period_error(window_s: float, period: str) -> ValueError:
+    """The error for beats whose heartbeat period T no window of the record can give."""
+    return ValueError(
+        f"no {window_s:g} s window has two R-peaks from the {period!r} peaks, so the heartbeat period T "
+        "is unknown; check the signal or pass period='peaks' with your own peaks"
+    )
 
 
 def cut_beats(
@@ -251,10 +261,7 @@ def segment(
     windows = positions // window
     beat_periods = periods[windows]
     if positions.size and np.isnan(beat_periods).any():
-        raise ValueError(
-            f"no {window_s:g} s window has two R-peaks from the {period!r} peaks, so the heartbeat period T "
-            "is unknown; check the signal or pass period='peaks' with your own peaks"
-        )
+        raise no_period_error(window_s, period)
     segments = cut_beats(x_normalized, positions, beat_periods, window, period_factor=period_factor, length=length)
     return Beats(
         segments=segments,

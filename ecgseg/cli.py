@@ -129,9 +129,10 @@ def segment():
 @scheme_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write .npy (segments) or .npz (all keys) here instead of stdout.")
 @click.option("--labels", "labels_path", type=click.Path(dir_okay=False), help="Also write the labels (int8 .npy) here.")
+@click.option("--chunk-s", type=float, default=None, help="Read the record in chunks of about this many seconds: bounded memory, the same beats.")
 @click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
 @click.option("--fetch", "fetch_first", is_flag=True, help="First fetch the record from PhysioNet if it is missing or fails its checksum (as `ecgseg fetch DB --records RECORD`).")
-def segment_record_command(record, db, data_dir, channel, peaks, output, labels_path, quiet, fetch_first, **kwargs):
+def segment_record_command(record, db, data_dir, channel, peaks, output, labels_path, chunk_s, quiet, fetch_first, **kwargs):
     """Segment one RECORD (a name such as 100, or a path) into beats.
 
     Writes a (n_beats, 187) float32 .npy to stdout, or to -o FILE (.npy, or .npz
@@ -142,62 +143,71 @@ def segment_record_command(record, db, data_dir, channel, peaks, output, labels_
     params = _scheme_params(kwargs)
     with library_errors():
         from .beatfile import save_beats, save_npy_bytes, write_atomic
-        from .database import beats_to_arrays, segment_record
-        from .records import read_record
+        from .database import beats_to_arrays, read_and_segment, record_path_name
 
         if fetch_first:
             if "/" in record or record.endswith(".hea"):
                 raise click.ClickException(f"--fetch takes a record name such as 100, not a path ({record})")
             _run_fetch(db, [record], data_dir, None, 3, quiet)
-        rec = read_record(record, db, data_dir=data_dir, channel=channel)
-        beats = segment_record(rec, peaks=peaks, **params)
-        arrays = beats_to_arrays(beats, rec.name)
+        beats = read_and_segment(record, db, data_dir=data_dir, channel=channel, peaks=peaks, chunk_s=chunk_s, **params)
+        name = record_path_name(record)
+        arrays = beats_to_arrays(beats, name)
         if output is None:
             _write_stdout(save_npy_bytes(arrays["segments"]))
         else:
             save_beats(output, arrays)
         if labels_path is not None:
             write_atomic(labels_path, save_npy_bytes(arrays["labels"]))
-    echo_err(_summary(rec.name, arrays["labels"], beats.n_missed, beats.n_short), quiet)
+    echo_err(_summary(name, arrays["labels"], beats.n_missed, beats.n_short), quiet)
 
 
 @segment.command("database")
 @click.argument("database", default="mitdb")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="The .npz to write (keys as for `segment record`).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="One .npz with every record's beats (keys as for `segment record`).")
+@click.option("--output-dir", type=click.Path(file_okay=False), help="Or: one DIR/<record>.npz per record plus DIR/index.tsv; a rerun skips finished records.")
 @click.option("--data-dir", type=click.Path(file_okay=False), envvar="ECGSEG_DATA", help="Data folder [default: $ECGSEG_DATA, else the per-user cache].")
 @click.option("--channel", default=None, help="Lead name or index [default: MLII if present, else 0].")
 @click.option("--records", "only", default=None, help="Comma-separated subset of records [default: all in RECORDS].")
 @click.option("-j", "--jobs", type=int, default=None, help="Worker processes [default: all cores].")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Run on a local Dask cluster of N worker processes (needs ecgseg[dask]).")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT", help="Run on this Dask scheduler; its workers need ecgseg and the data folder.")
+@click.option("--chunk-s", type=float, default=None, help="Read records in chunks of about this many seconds: bounded memory, the same beats.")
+@click.option("--no-resume", is_flag=True, help="With --output-dir: redo records an earlier run finished.")
 @scheme_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr.")
-def segment_database_command(database, output, data_dir, channel, only, jobs, peaks, quiet, **kwargs):
-    """Segment every record of DATABASE (default mitdb) into one .npz.
+def segment_database_command(database, output, output_dir, data_dir, channel, only, jobs, workers, scheduler, chunk_s, no_resume, peaks, quiet, **kwargs):
+    """Segment every record of DATABASE (default mitdb) into one .npz (-o) or a folder (--output-dir).
 
-    Records run in parallel processes. A record that fails is reported and
-    the others are still written; the exit status is then 1.
+    Records run in parallel processes, or as tasks on Dask with --workers or
+    --scheduler. A record that fails is reported and the others are still
+    written; the exit status is then 1.
     """
     params = _scheme_params(kwargs)
-    if not output.endswith(".npz"):
+    if (output is None) == (output_dir is None):
+        raise click.ClickException("give exactly one of -o FILE.npz (all beats in one file) or --output-dir DIR (one file per record)")
+    if output is not None and not output.endswith(".npz"):
         raise click.ClickException(f"{output}: a database is written as .npz (segments with labels and records)")
     with library_errors():
-        from .beatfile import save_beats
-        from .database import segment_records
         from .records import list_records
 
         names = only.split(",") if only else list_records(database, data_dir)
+        where = dict(data_dir=data_dir, channel=channel, peaks=peaks, jobs=jobs, scheduler=scheduler, workers=workers, chunk_s=chunk_s)
         with click.progressbar(length=len(names), label=f"segmenting {database}", file=sys.stderr) if not quiet else contextlib.nullcontext() as bar:
-            arrays, failures, totals = segment_records(
-                names,
-                database,
-                data_dir=data_dir,
-                channel=channel,
-                peaks=peaks,
-                jobs=jobs,
-                progress=(lambda name: bar.update(1)) if bar is not None else None,
-                **params,
-            )
-        if arrays is not None:
-            save_beats(output, arrays)
+            progress = (lambda name: bar.update(1)) if bar is not None else None
+            if output_dir is not None:
+                from .batch import segment_to_folder
+
+                run = segment_to_folder(names, output_dir, database, resume=not no_resume, progress=progress, **where, **params)
+            else:
+                from .beatfile import save_beats
+                from .database import segment_records
+
+                arrays, failures, totals = segment_records(names, database, progress=progress, **where, **params)
+                if arrays is not None:
+                    save_beats(output, arrays)
+    if output_dir is not None:
+        _report_folder_run(database, output_dir, run, quiet)
+        return
     for failure in failures:
         click.echo(f"Error: record {failure.record}: {failure.reason}", err=True)
     if arrays is None:
@@ -205,6 +215,20 @@ def segment_database_command(database, output, data_dir, channel, only, jobs, pe
     n_records = len(names) - len(failures)
     echo_err(_summary(f"{database} ({n_records} records) -> {output}", arrays["labels"], totals["n_missed"], totals["n_short"]), quiet)
     if failures:
+        sys.exit(1)
+
+
+def _report_folder_run(database, output_dir, run, quiet):
+    for failure in run.failures:
+        click.echo(f"Error: record {failure.record}: {failure.reason}", err=True)
+    n_beats = sum(row["n_beats"] for row in run.written)
+    skipped = f", {len(run.skipped)} skipped (finished earlier)" if run.skipped else ""
+    echo_err(
+        f"{database}: {len(run.written)} records ({n_beats} beats) written to {output_dir}{skipped}, "
+        f"{len(run.failures)} failed; index: {output_dir}/index.tsv",
+        quiet,
+    )
+    if run.failures:
         sys.exit(1)
 
 

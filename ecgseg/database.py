@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from functools import partial
 
 import numpy as np
 
 from .beats import Beats, segment
 from .labels import aami_classes, label_beats
-from .records import DEFAULT_DB, Record, read_record
+from .parallel import RecordFailure, map_records
+from .records import DEFAULT_DB, Record, read_record, record_path
 
-__all__ = ["segment_record", "segment_records", "RecordFailure", "beats_to_arrays", "concatenate_arrays"]
+__all__ = ["segment_record", "segment_records", "read_and_segment", "record_path_name", "RecordFailure", "beats_to_arrays", "concatenate_arrays", "annotated_beats"]
+
+
+def annotated_beats(name: str, ann_samples, ann_symbols, n_samples: int) -> np.ndarray:
+    """Positions of the reference beat annotations (AAMI beat symbols) inside ``[0, n_samples)``, to cut beats at."""
+    if ann_samples is None:
+        raise ValueError(f"record {name!r} has no reference annotations (.atr); use peaks='rule'")
+    beat_samples = ann_samples[aami_classes(ann_symbols) >= 0]
+    return beat_samples[(beat_samples >= 0) & (beat_samples < n_samples)]
 
 
 def segment_record(record: Record, *, peaks: str = "rule", tolerance_s: float = 0.15, **params) -> Beats:
@@ -42,11 +51,7 @@ def segment_record(record: Record, *, peaks: str = "rule", tolerance_s: float = 
     array([0, 0, 0], dtype=int8)
     """
     if peaks == "annotations":
-        if not record.has_annotations:
-            raise ValueError(f"record {record.name!r} has no reference annotations (.atr); use peaks='rule'")
-        beat_samples = record.ann_samples[aami_classes(record.ann_symbols) >= 0]
-        inside = (beat_samples >= 0) & (beat_samples < record.signal.shape[0])
-        peaks = beat_samples[inside]
+        peaks = annotated_beats(record.name, record.ann_samples, record.ann_symbols, record.signal.shape[0])
     beats = segment(record.signal, record.fs, peaks=peaks, **params)
     if not record.has_annotations:
         return beats
@@ -82,18 +87,30 @@ def concatenate_arrays(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarr
     return joined
 
 
-@dataclass(frozen=True)
-class RecordFailure:
-    """A record that could not be segmented, and why."""
+def read_and_segment(
+    record: str | os.PathLike, db: str = DEFAULT_DB, *, data_dir=None, channel=None, peaks: str = "rule", chunk_s: float | None = None, **params
+) -> Beats:
+    """Read a record whole, or in chunks of about ``chunk_s`` seconds (bounded memory, the same beats), and segment and label it.
 
-    record: str
-    reason: str
+    Examples
+    --------
+    >>> beats = read_and_segment("100", data_dir="../shared/data", chunk_s=600)  # doctest: +SKIP
+    """
+    if chunk_s is None:
+        return segment_record(read_record(record, db, data_dir=data_dir, channel=channel), peaks=peaks, **params)
+    from .chunked import segment_record_chunked
+
+    return segment_record_chunked(record, db, data_dir=data_dir, channel=channel, peaks=peaks, chunk_s=chunk_s, **params)
 
 
-def _segment_one(name: str, db: str, data_dir, channel, peaks: str, params: dict):
-    record = read_record(name, db, data_dir=data_dir, channel=channel)
-    beats = segment_record(record, peaks=peaks, **params)
-    return beats_to_arrays(beats, record.name), beats.n_missed or 0, beats.n_short
+def _segment_one(name: str, db: str, data_dir, channel, peaks: str, chunk_s, params: dict):
+    beats = read_and_segment(name, db, data_dir=data_dir, channel=channel, peaks=peaks, chunk_s=chunk_s, **params)
+    return beats_to_arrays(beats, record_path_name(name)), beats.n_missed or 0, beats.n_short
+
+
+def record_path_name(name: str) -> str:
+    """The record's own name, also when it is given as a path (``"data/100.hea"`` -> ``"100"``)."""
+    return record_path(name, data_dir=".").name
 
 
 def segment_records(
@@ -104,17 +121,29 @@ def segment_records(
     channel=None,
     peaks: str = "rule",
     jobs: int | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    chunk_s: float | None = None,
     progress=None,
     **params,
 ) -> tuple[dict[str, np.ndarray] | None, list[RecordFailure], dict]:
-    """Segment many records in parallel processes, keeping the others when one fails.
+    """Segment many records in parallel, keeping the others when one fails; all beats gathered here.
+
+    For runs too large to gather in one process, write one file per record
+    with :func:`ecgseg.batch.segment_to_folder`.
 
     Parameters
     ----------
     names : list of str
         Record names (or paths).
     jobs : int, optional
-        Worker processes; all cores by default, 1 runs in this process.
+        Local worker processes; all cores by default, 1 runs in this process.
+    scheduler, workers
+        Run on Dask instead: a scheduler address, or a local cluster of this
+        many workers (see :func:`ecgseg.parallel.map_records`).
+    chunk_s : float, optional
+        Read each record in chunks of about this many seconds (bounded
+        memory, the same beats; see :func:`ecgseg.chunked.segment_record_chunked`).
     progress : callable, optional
         Called with each finished record's name.
     **params
@@ -125,6 +154,7 @@ def segment_records(
     arrays : dict or None
         Beat arrays of all successful records in ``names`` order (see :func:`beats_to_arrays`); None if all failed.
     failures : list of RecordFailure
+        In ``names`` order.
     totals : dict
         ``n_missed`` and ``n_short`` summed over records.
 
@@ -132,29 +162,17 @@ def segment_records(
     --------
     >>> arrays, failures, totals = segment_records(["100", "101"], data_dir="../shared/data")  # doctest: +SKIP
     """
-    jobs = min(jobs or os.cpu_count() or 1, max(len(names), 1))
+    task = partial(_segment_one, db=db, data_dir=data_dir, channel=channel, peaks=peaks, chunk_s=chunk_s, params=params)
     results: dict[str, tuple] = {}
     failures: list[RecordFailure] = []
-
-    def collect(name, job):
-        try:
-            results[name] = job()
-        except (ValueError, FileNotFoundError, OSError) as error:
-            failures.append(RecordFailure(name, str(error)))
-        if progress is not None:
-            progress(name)
-
-    args = (db, data_dir, channel, peaks, params)
-    if jobs == 1:
-        for name in names:
-            collect(name, lambda name=name: _segment_one(name, *args))
-    else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(_segment_one, name, *args): name for name in names}
-            for future in as_completed(futures):
-                collect(futures[future], future.result)
+    for name, result in map_records(task, names, jobs=jobs, scheduler=scheduler, workers=workers, progress=progress):
+        if isinstance(result, RecordFailure):
+            failures.append(result)
+        else:
+            results[name] = result
     ordered = [results[name] for name in names if name in results]
     arrays = concatenate_arrays([r[0] for r in ordered]) if ordered else None
     totals = {"n_missed": sum(r[1] for r in ordered), "n_short": sum(r[2] for r in ordered)}
-    failures.sort(key=lambda f: names.index(f.record))
+    order = {name: i for i, name in enumerate(names)}
+    failures.sort(key=lambda f: order[f.record])
     return arrays, failures, totals

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Record", "resolve_data_dir", "record_path", "list_records", "read_record"]
+__all__ = ["Record", "resolve_data_dir", "record_path", "list_records", "read_record", "read_signal", "read_annotations"]
 
 DEFAULT_DB = "mitdb"
 #: The lead the scheme was built on; taken when present, else the first.
@@ -190,25 +190,11 @@ def read_record(
     >>> rec.channel, rec.fs, rec.signal.shape  # doctest: +SKIP
     ('MLII', 360.0, (650000,))
     """
-    import wfdb
-
     path = record_path(record, db, data_dir)
     header = _read_header(path, db)
     index = _channel_index(header, channel, path)
-    try:
-        data = wfdb.rdrecord(str(path), channels=[index], sampfrom=sampfrom, sampto=sampto)
-    except Exception as error:
-        raise ValueError(f"cannot read signal of record {path} ({type(error).__name__}: {error}); is the .dat corrupt?") from None
-    signal = np.ascontiguousarray(data.p_signal[:, 0], dtype=np.float64)
-
-    ann_samples = ann_symbols = None
-    if path.with_suffix(".atr").is_file():
-        try:
-            ann = wfdb.rdann(str(path), "atr", sampfrom=sampfrom, sampto=sampto)
-        except Exception as error:
-            raise ValueError(f"cannot read annotations {path}.atr ({type(error).__name__}: {error})") from None
-        ann_samples = np.asarray(ann.sample, dtype=np.int64) - sampfrom
-        ann_symbols = np.asarray(ann.symbol, dtype=str)
+    signal = read_signal(path, index, sampfrom, sampto)
+    ann_samples, ann_symbols = read_annotations(path, sampfrom, sampto)
     return Record(
         name=path.name,
         path=path,
@@ -219,3 +205,27 @@ def read_record(
         ann_samples=ann_samples,
         ann_symbols=ann_symbols,
     )
+
+
+def read_signal(path: Path, channel_index: int, sampfrom: int = 0, sampto: int | None = None) -> np.ndarray:
+    """Samples ``[sampfrom, sampto)`` of one lead of the record at ``path``, float64 in physical units."""
+    import wfdb
+
+    try:
+        data = wfdb.rdrecord(str(path), channels=[channel_index], sampfrom=sampfrom, sampto=sampto)
+    except Exception as error:
+        raise ValueError(f"cannot read signal of record {path} ({type(error).__name__}: {error}); is the .dat corrupt?") from None
+    return np.ascontiguousarray(data.p_signal[:, 0], dtype=np.float64)
+
+
+def read_annotations(path: Path, sampfrom: int = 0, sampto: int | None = None) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Positions (shifted by ``sampfrom``) and symbols of the ``.atr`` annotations in range; (None, None) without one."""
+    import wfdb
+
+    if not path.with_suffix(".atr").is_file():
+        return None, None
+    try:
+        ann = wfdb.rdann(str(path), "atr", sampfrom=sampfrom, sampto=sampto)
+    except Exception as error:
+        raise ValueError(f"cannot read annotations {path}.atr ({type(error).__name__}: {error})") from None
+    return np.asarray(ann.sample, dtype=np.int64) - sampfrom, np.asarray(ann.symbol, dtype=str)

@@ -8,7 +8,7 @@ import numpy as np
 
 from . import _kernels
 
-__all__ = ["validate_signal", "resample", "window_length", "normalize_windows"]
+__all__ = ["validate_signal", "resample", "resample_ratio", "window_length", "normalize_windows"]
 
 
 def validate_signal(signal, fs: float, *, name: str = "signal") -> np.ndarray:
@@ -88,12 +88,24 @@ def resample(signal, fs: float, fs_out: float = 125.0) -> np.ndarray:
     from scipy.signal import resample_poly  # ~0.9 s to import: only when resampling
 
     signal = np.asarray(signal, dtype=np.float64)
+    up, down = resample_ratio(fs, fs_out)
+    if up == down:
+        return signal.copy()
+    return resample_poly(signal, up, down)
+
+
+def resample_ratio(fs: float, fs_out: float = 125.0) -> tuple[int, int]:
+    """The polyphase factors ``(up, down)`` :func:`resample` uses: ``fs_out / fs`` as a fraction, denominator <= 1000.
+
+    Examples
+    --------
+    >>> resample_ratio(360, 125)
+    (25, 72)
+    """
     if fs_out <= 0:
         raise ValueError(f"fs_out must be a positive sampling rate in Hz, got {fs_out!r}")
     ratio = Fraction(fs_out / fs).limit_denominator(1000)
-    if ratio == 1:
-        return signal.copy()
-    return resample_poly(signal, ratio.numerator, ratio.denominator)
+    return ratio.numerator, ratio.denominator
 
 
 def window_length(fs: float, window_s: float = 10.0) -> int:
