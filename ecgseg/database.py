@@ -11,6 +11,7 @@ import numpy as np
 from .beats import Beats, segment
 from .labels import aami_classes, label_beats
 from .parallel import RecordFailure, map_records
+from .rhythm import rr_features
 from .records import DEFAULT_DB, Record, read_record, record_path
 
 __all__ = ["segment_record", "segment_records", "read_and_segment", "record_path_name", "RecordFailure", "beats_to_arrays", "concatenate_arrays", "annotated_beats"]
@@ -60,7 +61,11 @@ def segment_record(record: Record, *, peaks: str = "rule", tolerance_s: float = 
 
 
 def beats_to_arrays(beats: Beats, record_name: str) -> dict[str, np.ndarray]:
-    """The arrays of the ``.npz`` beat file for one record's beats (keys: segments, labels, r_peaks, record, fs, ...)."""
+    """The arrays of the ``.npz`` beat file for one record's beats.
+
+    Keys: ``segments``, ``labels``, ``r_peaks``, ``record``, ``fs``, ``window``,
+    ``period_s`` and ``rr`` (R-R context, :func:`ecgseg.rhythm.rr_features`).
+    """
     n = len(beats)
     labels = beats.labels if beats.labels is not None else np.full(n, -1, dtype=np.int8)
     return {
@@ -71,6 +76,7 @@ def beats_to_arrays(beats: Beats, record_name: str) -> dict[str, np.ndarray]:
         "fs": np.float64(beats.fs),
         "window": beats.windows.astype(np.int64),
         "period_s": beats.periods_s.astype(np.float64),
+        "rr": rr_features(beats.r_peaks, beats.fs),
     }
 
 
