@@ -115,18 +115,20 @@ def median_rr_per_window(peaks, window, n_windows):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def cut_segments(x, starts, lengths, segment_length):
+def cut_segments(x, starts, lows, lengths, segment_length):
     """Copy ``x[start:start + length]`` into zero-padded float32 rows of ``segment_length``.
 
-    Samples before 0 or past the end of ``x`` stay zero.
+    Samples before ``lows[b]`` (the start of the beat's window), before 0 or
+    past the end of ``x`` stay zero.
     """
     n_beats = starts.shape[0]
     out = np.zeros((n_beats, segment_length), dtype=np.float32)
     n = x.shape[0]
     for b in range(n_beats):
         start = starts[b]
+        low = max(lows[b], 0)
         for j in range(min(lengths[b], segment_length)):
             i = start + j
-            if 0 <= i < n:
+            if low <= i < n:
                 out[b, j] = x[i]
     return out

@@ -35,7 +35,7 @@ from . import _kernels
 from .peaks import DETECTORS, rule_peaks, rescale_indices
 from .signal import normalize_windows, resample, validate_signal, window_length
 
-__all__ = ["Beats", "segment", "window_periods", "cut_beats", "SHORT_PERIOD_S"]
+__all__ = ["Beats", "segment", "window_periods", "segment_lengths", "cut_beats", "SHORT_PERIOD_S"]
 
 #: A heartbeat period below this (300 beats/min) is not physiological: the rule mistook one QRS for two beats.
 SHORT_PERIOD_S = 0.2
@@ -65,6 +65,8 @@ class Beats:
         AAMI class index per beat (-1 unlabelled), when reference annotations were given.
     n_missed : int, optional
         Reference beats that no cut beat matched, when reference annotations were given.
+    pre_r_s : float
+        How long before the R-peak each segment starts (0: the paper's scheme).
     """
 
     segments: np.ndarray
@@ -77,6 +79,7 @@ class Beats:
     n_fallback_windows: int
     labels: np.ndarray | None = field(default=None)
     n_missed: int | None = field(default=None)
+    pre_r_s: float = 0.0
 
     def __len__(self) -> int:
         return self.segments.shape[0]
@@ -125,6 +128,27 @@ def no_period_error(window_s: float, period: str) -> ValueError:
     )
 
 
+def pre_samples(pre_r_s: float, fs_out: float) -> int:
+    """``pre_r_s`` seconds in samples at ``fs_out``, checked."""
+    if not np.isfinite(pre_r_s) or pre_r_s < 0:
+        raise ValueError(f"pre_r_s must be >= 0 seconds, got {pre_r_s!r}")
+    return int(round(pre_r_s * fs_out))
+
+
+def segment_lengths(positions, periods, window: int, *, period_factor: float = 1.2, pre: int = 0) -> np.ndarray:
+    """Samples each beat spans before padding: ``pre`` + ``period_factor`` * T, stopped at its window's end.
+
+    Examples
+    --------
+    >>> segment_lengths([2, 8], [2.5, 2.5], 10).tolist()
+    [3, 2]
+    """
+    positions = np.asarray(positions, dtype=np.int64)
+    wanted = np.rint(period_factor * np.asarray(periods, dtype=np.float64)).astype(np.int64)
+    to_window_end = (positions // window + 1) * window - positions
+    return pre + np.minimum(wanted, to_window_end)
+
+
 def cut_beats(
     x_normalized,
     positions,
@@ -133,6 +157,7 @@ def cut_beats(
     *,
     period_factor: float = 1.2,
     length: int = 187,
+    pre: int = 0,
 ) -> np.ndarray:
     """Cut ``period_factor`` * T samples from each position, within its window, zero-padded to ``length``.
 
@@ -145,7 +170,10 @@ def cut_beats(
     periods : array_like, shape (n_beats,) float
         T in samples for each beat.
     window : int
-        Window length in samples; a segment stops at its window's end.
+        Window length in samples; a segment stays inside its window.
+    pre : int
+        Samples before the R-peak to start at (0: the paper's scheme). Those
+        before the window's start stay zero.
 
     Returns
     -------
@@ -156,13 +184,14 @@ def cut_beats(
     >>> import numpy as np
     >>> cut_beats(np.arange(10.0) / 10, [2], [2.5], 10, length=5).tolist()
     [[0.20000000298023224, 0.30000001192092896, 0.4000000059604645, 0.0, 0.0]]
+    >>> cut_beats(np.arange(10.0) / 10, [1], [2.5], 10, length=5, pre=2).tolist()
+    [[0.0, 0.0, 0.10000000149011612, 0.20000000298023224, 0.30000001192092896]]
     """
     positions = np.ascontiguousarray(positions, dtype=np.int64)
-    wanted = np.rint(period_factor * np.asarray(periods, dtype=np.float64)).astype(np.int64)
-    to_window_end = (positions // window + 1) * window - positions
-    lengths = np.minimum(wanted, to_window_end)
+    lengths = segment_lengths(positions, periods, window, period_factor=period_factor, pre=pre)
+    window_starts = positions // window * window
     x = np.ascontiguousarray(x_normalized, dtype=np.float64)
-    return _kernels.cut_segments(x, positions, lengths, int(length))
+    return _kernels.cut_segments(x, positions - pre, window_starts, lengths, int(length))
 
 
 def _beat_positions(peaks, signal, fs, fs_out, rule, n_out, detector_params):
@@ -198,6 +227,7 @@ def segment(
     length: int = 187,
     refractory_s: float | None = None,
     period: str = "rule",
+    pre_r_s: float = 0.0,
     **detector_params,
 ) -> Beats:
     """Cut one ECG lead into fixed-length beats with the Kachuee et al. (2018) scheme.
@@ -219,6 +249,10 @@ def segment(
         keep only the highest, so one QRS is not taken for two beats.
     period : {"rule", "peaks"}
         Take T from the rule's peaks per window (default), or from ``peaks``.
+    pre_r_s : float
+        Start each segment this long before its R-peak, so the P wave is in
+        it (e.g. 0.25); 0 is the paper's scheme. The segment then spans
+        ``pre_r_s`` + 1.2 T, within the window, padded to ``length``.
     **detector_params
         Passed to a named detector other than ``"rule"``.
 
@@ -262,7 +296,8 @@ def segment(
     beat_periods = periods[windows]
     if positions.size and np.isnan(beat_periods).any():
         raise no_period_error(window_s, period)
-    segments = cut_beats(x_normalized, positions, beat_periods, window, period_factor=period_factor, length=length)
+    pre = pre_samples(pre_r_s, fs_out)
+    segments = cut_beats(x_normalized, positions, beat_periods, window, period_factor=period_factor, length=length, pre=pre)
     return Beats(
         segments=segments,
         r_peaks=r_peaks,
@@ -272,4 +307,5 @@ def segment(
         fs_out=float(fs_out),
         n_windows=int(n_windows),
         n_fallback_windows=n_fallback,
+        pre_r_s=float(pre_r_s),
     )

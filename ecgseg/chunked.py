@@ -35,7 +35,7 @@ from functools import partial
 import numpy as np
 
 from . import _kernels
-from .beats import Beats, cut_beats, no_period_error, window_periods
+from .beats import Beats, cut_beats, no_period_error, pre_samples, segment_lengths, window_periods
 from .database import annotated_beats, beats_to_arrays
 from .labels import label_beats
 from .peaks import rescale_indices, rule_peaks
@@ -153,7 +153,7 @@ def _with_rule_peaks(chunks, window: int, threshold: float, refractory: int | No
         yield held
 
 
-def _segment_into(spool, read, n_samples, fs, positions, r_given, *, chunk_s, fs_out, window_s, threshold, refractory, period_factor, length, period):
+def _segment_into(spool, read, n_samples, fs, positions, r_given, *, chunk_s, fs_out, window_s, threshold, refractory, period_factor, length, period, pre):
     """Fill ``spool`` region by region; returns (periods of all windows, window length). See the module notes."""
     window = window_length(fs_out, window_s)
     periods = []
@@ -168,13 +168,13 @@ def _segment_into(spool, read, n_samples, fs, positions, r_given, *, chunk_s, fs
         region_periods, _ = window_periods(rule if period == "rule" else local, window, n_windows, fallback=False)
         beat_periods = region_periods[local // window]
         cut_periods = np.where(np.isnan(beat_periods), _LONG_PERIOD, beat_periods)
-        segments = cut_beats(x_normalized, local, cut_periods, window, period_factor=period_factor, length=length)
+        segments = cut_beats(x_normalized, local, cut_periods, window, period_factor=period_factor, length=length, pre=pre)
         spool.add(segments, r_peaks, local + a, beat_periods)
         periods.append(region_periods)
     return np.concatenate(periods), window
 
 
-def _resolve_fallbacks(spool, window_periods_all, window, *, period_factor, window_s, period):
+def _resolve_fallbacks(spool, window_periods_all, window, *, period_factor, window_s, period, pre):
     """The record's median T for windows without one: trim the beats cut long. Returns (periods, n_fallback)."""
     periods = spool.joined("periods", np.float64)
     missing = np.isnan(window_periods_all)
@@ -185,8 +185,7 @@ def _resolve_fallbacks(spool, window_periods_all, window, *, period_factor, wind
             raise no_period_error(window_s, period)
         median = np.median(window_periods_all[~missing])
         positions = spool.joined("positions", np.int64)[fallback_beats]
-        wanted = np.rint(period_factor * np.full(fallback_beats.size, median)).astype(np.int64)  # as cut_beats rounds
-        lengths = np.minimum(wanted, (positions // window + 1) * window - positions)
+        lengths = segment_lengths(positions, np.full(fallback_beats.size, median), window, period_factor=period_factor, pre=pre)
         spool.trim(fallback_beats, np.maximum(lengths, 0))
         periods[fallback_beats] = median
     return periods, n_fallback
@@ -194,7 +193,7 @@ def _resolve_fallbacks(spool, window_periods_all, window, *, period_factor, wind
 
 def _run(
     read, n_samples, fs, peaks, spool, *, chunk_s=DEFAULT_CHUNK_S, fs_out=125.0, window_s=10.0, threshold=0.9,
-    period_factor=1.2, length=187, refractory_s=None, period="rule",
+    period_factor=1.2, length=187, refractory_s=None, period="rule", pre_r_s=0.0,
 ):
     """Validate like :func:`segment`, fill ``spool``, and return the other fields of :class:`Beats`."""
     if not np.isscalar(fs) or not np.isfinite(fs) or fs <= 0:
@@ -207,6 +206,7 @@ def _run(
     if period not in ("rule", "peaks"):
         raise ValueError(f"period must be 'rule' or 'peaks', got {period!r}")
     window = window_length(fs_out, window_s)
+    pre = pre_samples(pre_r_s, fs_out)
     refractory = None if refractory_s is None else int(round(refractory_s * fs_out))
     if refractory is not None and refractory <= 1:
         refractory = None  # as rule_peaks: no suppression
@@ -228,9 +228,11 @@ def _run(
         )
     all_periods, window = _segment_into(
         spool, read, n_samples, fs, positions, r_given, chunk_s=chunk_s, fs_out=fs_out, window_s=window_s,
-        threshold=threshold, refractory=refractory, period_factor=period_factor, length=length, period=period,
+        threshold=threshold, refractory=refractory, period_factor=period_factor, length=length, period=period, pre=pre,
     )
-    periods, n_fallback = _resolve_fallbacks(spool, all_periods, window, period_factor=period_factor, window_s=window_s, period=period)
+    periods, n_fallback = _resolve_fallbacks(
+        spool, all_periods, window, period_factor=period_factor, window_s=window_s, period=period, pre=pre
+    )
     return dict(
         r_peaks=spool.joined("r_peaks", np.int64),
         windows=spool.joined("positions", np.int64) // window,
@@ -239,6 +241,7 @@ def _run(
         fs_out=float(fs_out),
         n_windows=int(all_periods.size),
         n_fallback_windows=n_fallback,
+        pre_r_s=float(pre_r_s),
     )
 
 

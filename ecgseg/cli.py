@@ -89,12 +89,13 @@ def scheme_options(function):
             help="Take T from the rule's peaks per window, or from the cut positions.",
         ),
         click.option("--tolerance-s", type=float, default=0.15, show_default=True, help="Label a beat from the reference beat within this (s)."),
+        click.option("--pre-r-s", type=float, default=0.0, show_default=True, help="Start segments this long before the R-peak (0: the paper's scheme; 0.25 shows the P wave)."),
     ]
     return _apply(options, function)
 
 
 def _scheme_params(kwargs: dict) -> dict:
-    keys = ("fs_out", "window_s", "threshold", "period_factor", "length", "refractory_s", "period", "tolerance_s")
+    keys = ("fs_out", "window_s", "threshold", "period_factor", "length", "refractory_s", "period", "tolerance_s", "pre_r_s")
     return {key: kwargs.pop(key) for key in keys}
 
 

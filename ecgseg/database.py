@@ -64,7 +64,8 @@ def beats_to_arrays(beats: Beats, record_name: str) -> dict[str, np.ndarray]:
     """The arrays of the ``.npz`` beat file for one record's beats.
 
     Keys: ``segments``, ``labels``, ``r_peaks``, ``record``, ``fs``, ``window``,
-    ``period_s`` and ``rr`` (R-R context, :func:`ecgseg.rhythm.rr_features`).
+    ``period_s``, ``rr`` (R-R context, :func:`ecgseg.rhythm.rr_features`) and
+    ``pre_r_s`` (how long before the R-peak segments start).
     """
     n = len(beats)
     labels = beats.labels if beats.labels is not None else np.full(n, -1, dtype=np.int8)
@@ -77,19 +78,22 @@ def beats_to_arrays(beats: Beats, record_name: str) -> dict[str, np.ndarray]:
         "window": beats.windows.astype(np.int64),
         "period_s": beats.periods_s.astype(np.float64),
         "rr": rr_features(beats.r_peaks, beats.fs),
+        "pre_r_s": np.float64(beats.pre_r_s),
     }
 
 
 def concatenate_arrays(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Join per-record beat arrays; ``fs`` stays a scalar when all records share it, else one per beat."""
+    """Join per-record beat arrays; a scalar (``fs``, ``pre_r_s``) stays one when all records share it, else one per beat."""
     if not parts:
         raise ValueError("no records were segmented, nothing to join")
-    joined = {key: np.concatenate([p[key] for p in parts]) for key in parts[0] if key != "fs"}
-    rates = {float(p["fs"]) for p in parts}
-    if len(rates) == 1:
-        joined["fs"] = np.float64(rates.pop())
-    else:
-        joined["fs"] = np.concatenate([np.full(len(p["segments"]), float(p["fs"])) for p in parts])
+    joined = {}
+    for key in parts[0]:
+        if np.ndim(parts[0][key]):
+            joined[key] = np.concatenate([p[key] for p in parts])
+        elif len({float(p[key]) for p in parts}) == 1:
+            joined[key] = np.float64(parts[0][key])
+        else:
+            joined[key] = np.concatenate([np.full(len(p["segments"]), float(p[key])) for p in parts])
     return joined
 
 

@@ -33,10 +33,10 @@ def median_rr_per_window(peaks, window, n_windows):
     return periods
 
 
-def cut_segments(x, starts, lengths, segment_length):
+def cut_segments(x, starts, lows, lengths, segment_length):
     out = np.zeros((len(starts), segment_length), dtype=np.float32)
-    for b, (start, n) in enumerate(zip(starts, lengths)):
+    for b, (start, low, n) in enumerate(zip(starts, lows, lengths)):
         for j in range(min(n, segment_length)):
-            if 0 <= start + j < len(x):
+            if max(low, 0) <= start + j < len(x):
                 out[b, j] = x[start + j]
     return out

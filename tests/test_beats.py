@@ -119,3 +119,26 @@ def test_segment_real_record_annotations_match_all_reference_beats(record_100):
     beats = segment_record(record_100, peaks="annotations")
     assert beats.n_missed == 0 and np.all(beats.labels >= 0)
     assert np.bincount(beats.labels, minlength=5).tolist() == [2239, 33, 1, 0, 0]  # mitdb 100: 2239 N, 33 A, 1 V
+
+
+@pytest.mark.parametrize("fs", [125, 360])
+def test_pre_r_context_starts_before_the_r_peak_inside_the_window(fs):
+    signal, truth = spike_train(fs, 40)
+    plain = segment(signal, fs)
+    beats = segment(signal, fs, pre_r_s=0.3)
+    pre = 38  # 0.3 s at 125 Hz
+    assert beats.pre_r_s == 0.3 and np.array_equal(beats.r_peaks, plain.r_peaks)
+    x = naive.normalize_windows(resample(signal, fs, 125), 1250)
+    positions = np.rint(truth * 125 / fs).astype(int)
+    n_clipped = 0
+    for row, plain_row, p in zip(beats.segments, plain.segments, positions):
+        assert row[pre] > 0.9  # the R-peak, pre samples in
+        n = min(120, (p // 1250 + 1) * 1250 - p)
+        assert np.array_equal(row[pre:pre + n], plain_row[:n])  # then the paper's segment
+        first = max(p - pre, p // 1250 * 1250)  # nothing from the previous window: it is scaled differently
+        assert np.allclose(row[first - (p - pre):pre], x[first:p], atol=1e-6)
+        assert np.all(row[:first - (p - pre)] == 0.0)
+        n_clipped += first > p - pre
+    assert n_clipped >= 2  # beats 25 samples into a window: their first 13 samples stay zero
+    with pytest.raises(ValueError, match="pre_r_s must be >= 0"):
+        segment(signal, fs, pre_r_s=-1)

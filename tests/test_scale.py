@@ -26,7 +26,7 @@ from ecgseg.parallel import RecordFailure, local_cluster, map_records
 from ecgseg.records import read_record
 
 REPO = Path(__file__).resolve().parents[1]
-BEAT_FIELDS = ("segments", "r_peaks", "windows", "periods_s", "labels", "n_windows", "n_fallback_windows", "n_missed", "fs")
+BEAT_FIELDS = ("segments", "r_peaks", "windows", "periods_s", "labels", "n_windows", "n_fallback_windows", "n_missed", "fs", "pre_r_s")
 
 
 def assert_same_beats(chunked, whole):
@@ -131,6 +131,15 @@ def test_chunked_equals_whole_with_the_refractory_guard_across_chunk_edges(chunk
     replaced_across = [p for p in dropped if np.any((whole.r_peaks > p) & (whole.r_peaks - p < 0.2 * 360) & (whole.r_peaks // 3600 > p // 3600))]
     assert len(replaced_across) >= 8  # kept peaks replaced by higher ones in the next window
     chunked = segment_chunked(lambda a, b: signal[a:b], signal.size, 360, refractory_s=0.2, chunk_s=chunk_s)
+    assert_same_beats(chunked, whole)
+
+
+@pytest.mark.parametrize("chunk_s", [10, 25])
+def test_chunked_equals_whole_with_pre_r_context(chunk_s):
+    signal, _ = synthetic_ecg(360, 95.3, seed=5)
+    whole = ecgseg.segment(signal, 360, pre_r_s=0.25)
+    assert whole.n_fallback_windows > 0 and whole.pre_r_s == 0.25
+    chunked = segment_chunked(lambda a, b: signal[a:b], signal.size, 360, pre_r_s=0.25, chunk_s=chunk_s)
     assert_same_beats(chunked, whole)
 
 
