@@ -355,8 +355,8 @@ def segment_record_chunked(
 
     Examples
     --------
-    >>> beats = segment_record_chunked("100", data_dir="../shared/data", chunk_s=300)  # doctest: +SKIP
-    >>> beats.segments.shape  # doctest: +SKIP
+    >>> beats = segment_record_chunked("100", data_dir=DATA, chunk_s=300)
+    >>> beats.segments.shape
     (1073, 187)
     """
     spool = _Spool(params.get("length", 187), params.pop("spool_dir", None))

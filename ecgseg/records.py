@@ -186,8 +186,8 @@ def read_record(
 
     Examples
     --------
-    >>> rec = read_record("100", data_dir="../shared/data")  # doctest: +SKIP
-    >>> rec.channel, rec.fs, rec.signal.shape  # doctest: +SKIP
+    >>> rec = read_record("100", data_dir=DATA)
+    >>> rec.channel, rec.fs, rec.signal.shape
     ('MLII', 360.0, (650000,))
     """
     path = record_path(record, db, data_dir)
