@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .labels import match_peaks
+from .labels import AAMI_CLASSES, match_peaks
 
 __all__ = ["DS1", "DS2", "PACED", "DetectionScores", "detection_scores", "ClassReport", "class_report", "protocol_split"]
 
@@ -59,7 +59,7 @@ def detection_scores(detected, reference, fs: float, tolerance_s: float = 0.15) 
 
 # --- beat-class reports and the two evaluation protocols (numpy only: no torch here) ---
 
-CLASS_NAMES = ("N", "S", "V", "F", "Q")  # ecgseg.labels.AAMI_CLASSES
+CLASS_NAMES = AAMI_CLASSES
 #: Inter-patient work (de Chazal 2004) scores N, S, V, F: Q is a handful of beats once the paced records are out.
 INTER_CLASSES = ("N", "S", "V", "F")
 

@@ -31,7 +31,7 @@ from ecgseg.evaluate import class_report, protocol_split
 from .conftest import REPO
 
 
-def separable_beats(n_per_class: int = 96, seed: int = 0):
+def separable_beats(n_per_class: int = 64, seed: int = 0):
     """Three classes a CNN must tell apart by shape: a spike early, a spike late, a wide bump (with noise)."""
     rng = np.random.default_rng(seed)
     t = np.arange(187)
@@ -271,7 +271,7 @@ def test_cli_train_and_evaluate(tmp_path):
     assert trained.exit_code == 0, trained.output
     assert "epoch   1/3  loss" in trained.stderr and "val macro-F1" in trained.stderr
     scored = json.loads(runner.invoke(cli, ["evaluate", str(data), "--model", str(model), "--json"]).stdout)
-    assert scored["protocol"] == "inter" and scored["n_beats"] == 60
+    assert scored["protocol"] == "inter" and scored["n_beats"] == 90
     assert scored["accuracy"] > 0.9 and len(scored["confusion"]) == 5
     assert set(scored["per_class"]["N"]) == {"se", "ppv", "f1", "support"}
     table = runner.invoke(cli, ["evaluate", str(data), "--model", str(model)]).stdout

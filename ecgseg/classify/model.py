@@ -16,9 +16,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..labels import AAMI_CLASSES
+
 __all__ = ["ModelConfig", "KachueeNet", "save_checkpoint", "load_checkpoint", "DEFAULT_WEIGHTS", "CLASS_NAMES"]
 
-CLASS_NAMES = ("N", "S", "V", "F", "Q")
+CLASS_NAMES = AAMI_CLASSES
 
 #: The weights shipped with the package (trained on DS1 only; see MODEL_CARD.md).
 DEFAULT_WEIGHTS = Path(__file__).parent / "weights" / "kachuee_ds1.pt"

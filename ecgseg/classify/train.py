@@ -203,7 +203,7 @@ def train(segments, labels, records=None, config: TrainConfig | None = None,
     --------
     >>> rng = np.random.default_rng(0); y = np.repeat([0, 2], 64)
     >>> x = (rng.normal(0, 0.05, (128, 187)) + np.where(y[:, None] == 2, 0.5, 0.0)).astype(np.float32)
-    >>> result = train(x, y, config=TrainConfig(epochs=3, validation="beats", augment=False))
+    >>> result = train(x, y, config=TrainConfig(epochs=3, batch_size=16, validation="beats", augment=False))
     >>> result.history[-1]["val_macro_f1"] > 0.9
     True
     """
