@@ -381,10 +381,14 @@ def train_command(data, output, protocol, balance, epochs, patience, batch_size,
 @click.option("--seed", type=int, default=0, show_default=True, help="intra: the split seed (as given to train).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object instead of the table.")
 @click.option("--no-calibration", is_flag=True, help="Ignore the model's logit biases (plain argmax).")
-def evaluate_command(data, model, protocol, test_fraction, seed, as_json, no_calibration):
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
+              help="Also draw the confusion matrix (counts, row-normalised shades) to this image (.png/.svg/.pdf; needs ecgseg[plot]).")
+def evaluate_command(data, model, protocol, test_fraction, seed, as_json, no_calibration, plot_path):
     """Score a model on the test beats of a protocol: per-class Se, +P, F1, confusion, accuracy, macro-F1."""
     import json
 
+    if plot_path is not None:
+        _need_matplotlib()
     with library_errors():
         from .classify import load_checkpoint, predict_proba
         from .evaluate import class_report, protocol_split
@@ -398,6 +402,9 @@ def evaluate_command(data, model, protocol, test_fraction, seed, as_json, no_cal
         bias = None if no_calibration else checkpoint["logit_bias"]
         probabilities = predict_proba(net, arrays["segments"][test], logit_bias=bias)
         report = class_report(arrays["labels"][test], probabilities.argmax(axis=1))
+        if plot_path is not None:
+            _save_confusion(report.confusion, plot_path, f"{protocol}-patient protocol, model {model or 'shipped (DS1)'}\n"
+                            f"accuracy {report.accuracy:.3f}, macro-F1 {report.macro_f1():.3f}, (N,S,V,F) {report.macro_f1(('N', 'S', 'V', 'F')):.3f}")
     if as_json:
         click.echo(json.dumps(report.to_dict(protocol=protocol, model=str(model or "shipped"))))
     else:
@@ -454,6 +461,159 @@ def classify_command(beats, model, fmt, batch_size, threads, quiet):
     counts = np.bincount(probabilities.argmax(axis=1), minlength=len(CLASS_NAMES))
     total = max(len(probabilities), 1)
     echo_err(f"{name}: {len(probabilities)} beats: " + ", ".join(f"{c} {n} ({100 * n / total:.1f}%)" for c, n in zip(CLASS_NAMES, counts)), quiet)
+
+
+# --- plots and the HTML report (matplotlib, and torch for --predict, imported inside the commands only) ---
+
+
+def _need_matplotlib() -> None:
+    """Fail before any work when matplotlib is missing, saying how to install it."""
+    from .plot import MissingMatplotlib, require_matplotlib
+
+    try:
+        require_matplotlib()
+    except MissingMatplotlib as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _read_beats(record, db, data_dir, channel, peaks, params):
+    """The record, and its beats cut and labelled as `ecgseg segment record` cuts them."""
+    from .database import segment_record
+    from .records import read_record
+
+    rec = read_record(record, db, data_dir=data_dir, channel=channel)
+    return rec, segment_record(rec, peaks=peaks, **params)
+
+
+def _probabilities(arrays: dict, model):
+    """The classifier's (n_beats, 5) probabilities of beat arrays, and facts about the model (see ecgseg.report)."""
+    from .report import predict_probabilities
+
+    return predict_probabilities(arrays, model)
+
+
+model_option = click.option("--model", type=click.Path(dir_okay=False), default=None, help="Model file [default: the shipped DS1 weights].")
+
+
+def image_options(function):
+    """-o, --dpi and -q, shared by the plot commands."""
+    return _apply(
+        [
+            click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="Image file to write (.png, .svg or .pdf)."),
+            click.option("--dpi", type=click.IntRange(20, 600), default=100, show_default=True, help="Pixels per inch of a PNG."),
+            click.option("-q", "--quiet", is_flag=True, help="No summary on stderr."),
+        ],
+        function,
+    )
+
+
+@cli.group()
+def plot():
+    """Figures of records, beats and classifier results (needs matplotlib: pip install 'ecgseg[plot]')."""
+
+
+@plot.command("record")
+@click.argument("record")
+@data_options
+@scheme_options
+@click.option("--start", "start_s", type=float, default=0.0, show_default=True, help="Strip start (s from the record's start).")
+@click.option("--seconds", type=float, default=10.0, show_default=True, help="Strip length (s).")
+@click.option("--predict", is_flag=True, help="Colour beats by the classifier's class (rings where it differs from the reference label).")
+@model_option
+@image_options
+def plot_record_command(record, db, data_dir, channel, peaks, start_s, seconds, predict, model, output, dpi, quiet, **kwargs):
+    """Draw a strip of RECORD: the ECG in its units, the 10 s windows' edges, each cut beat's R-peak coloured by class, missed annotated beats.
+
+    Classes are the reference labels (from the record's .atr annotations), or
+    the classifier's with --predict. Beats are cut over the whole record with
+    the scheme options, exactly as `ecgseg segment record` cuts them.
+    """
+    params = _scheme_params(kwargs)
+    _need_matplotlib()
+    with library_errors():
+        from .database import beats_to_arrays
+        from .plot import figure_format, record_strip, save_figure
+
+        figure_format(output)
+        rec, beats = _read_beats(record, db, data_dir, channel, peaks, params)
+        predicted = _probabilities(beats_to_arrays(beats, rec.name), model)[0].argmax(axis=1) if predict else None
+        figure = record_strip(rec, beats, start_s=start_s, seconds=seconds, window_s=params["window_s"], predicted=predicted,
+                              tolerance_s=params["tolerance_s"], dpi=dpi)
+        save_figure(figure, output)
+    echo_err(f"{output}: {figure.axes[0].get_title(loc='left')}", quiet)
+
+
+@plot.command("beats")
+@click.argument("beats", type=click.Path(dir_okay=False))
+@click.option("--predict", is_flag=True, help="Group beats by the classifier's class instead of their labels.")
+@model_option
+@click.option("--max-per-class", type=click.IntRange(min=1), default=200, show_default=True, help="Beats drawn per class (a seeded sample).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sample.")
+@click.option("--fs-out", type=float, default=125.0, show_default=True, help="Rate the beats were cut at (Hz), for the time axis.")
+@image_options
+def plot_beats_command(beats, predict, model, max_per_class, seed, fs_out, output, dpi, quiet):
+    """Overlay the beats of each class in BEATS (.npz or .npy from `ecgseg segment`), with the class mean and counts."""
+    _need_matplotlib()
+    with library_errors():
+        import numpy as np
+
+        from .beatfile import load_beats
+        from .plot import beats_figure, figure_format, save_figure
+
+        figure_format(output)
+        arrays = load_beats(beats)
+        labels = arrays.get("labels")
+        if predict:
+            labels = _probabilities(arrays, model)[0].argmax(axis=1)
+        elif labels is None:
+            echo_err(f"{beats} holds no labels: every beat is drawn as unlabelled (pass --predict to group them by the classifier's class)", quiet)
+        pre_r_s = float(np.ravel(arrays.get("pre_r_s", 0.0))[0])
+        figure = beats_figure(arrays["segments"], labels, fs=fs_out, pre_r_s=pre_r_s, max_per_class=max_per_class, seed=seed,
+                              class_source="predicted" if predict else "reference", dpi=dpi)
+        save_figure(figure, output)
+    echo_err(f"{output}: {len(arrays['segments'])} beats; " + "; ".join(ax.get_title() for ax in figure.axes if ax.get_title()), quiet)
+
+
+def _save_confusion(confusion, path: str, title: str) -> None:
+    from .plot import confusion_figure, save_figure
+
+    save_figure(confusion_figure(confusion, title=title), path)
+
+
+@cli.group()
+def report():
+    """Self-contained HTML reports (needs matplotlib: pip install 'ecgseg[plot]')."""
+
+
+@report.command("record")
+@click.argument("record")
+@data_options
+@scheme_options
+@click.option("--start", "start_s", type=float, default=None, help="Strip start (s) [default: the window with the most beats of a class other than N].")
+@click.option("--seconds", type=float, default=10.0, show_default=True, help="Strip length (s).")
+@model_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="The HTML file to write.")
+@click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
+def report_record_command(record, db, data_dir, channel, peaks, start_s, seconds, model, output, quiet, **kwargs):
+    """Write one HTML file about RECORD that opens offline: its facts, a strip, class counts, beat overlays, class probabilities, the model card.
+
+    Images are inlined, the CSS is in the file; nothing is fetched when it is viewed.
+    """
+    params = _scheme_params(kwargs)
+    _need_matplotlib()
+    with library_errors():
+        from .beatfile import write_atomic
+        from .report import MODEL_CARD, record_report
+
+        rec, beats = _read_beats(record, db, data_dir, channel, peaks, params)
+        from .database import beats_to_arrays
+
+        probabilities, about = _probabilities(beats_to_arrays(beats, rec.name), model)
+        card = MODEL_CARD.read_text() if model is None and MODEL_CARD.is_file() else None
+        page = record_report(rec, beats, probabilities, start_s=start_s, seconds=seconds, window_s=params["window_s"], db=db,
+                             params={"peaks": peaks, **params}, model_facts=about, model_card=card, tolerance_s=params["tolerance_s"])
+        write_atomic(output, page.encode("utf-8"))
+    echo_err(f"{output}: record {rec.name}, {len(beats)} beats, {len(page) / 1e6:.1f} MB", quiet)
 
 
 def main():  # pragma: no cover - console script entry point

@@ -97,6 +97,7 @@ def strip_figure(
     classes=None,
     reference=None,
     missed=(),
+    missed_classes=None,
     window_edges_s=(),
     class_source: str = "reference",
     ylabel: str = "mV",
@@ -121,6 +122,8 @@ def strip_figure(
         Reference classes; beats whose ``classes`` differ (both >= 0) get a ring.
     missed : array_like of int
         Reference beats no beat was cut at (samples at ``fs``); drawn as crosses.
+    missed_classes : array_like of int, optional
+        Their reference classes, written in brackets in the row of class letters.
     window_edges_s : array_like of float
         Segmentation window edges (s); dashed lines with the window's number.
     class_source : str
@@ -168,10 +171,13 @@ def strip_figure(
         label = f"{name} ({CLASS_TITLES.get(name, 'no reference beat within 150 ms')}): {chosen.size}"
         ax.scatter(chosen / fs, signal[chosen], s=42, color=_class_color(index, class_names), edgecolors="white",
                    linewidths=0.6, zorder=4, label=label)
+    low, high = (signal[first:last].min(), signal[first:last].max()) if last > first else (0.0, 1.0)
+    span = max(high - low, 1e-9)
+    lane = high + 0.1 * span  # class letters in a row above the trace, clear of it
     if peaks.size <= 60:  # a letter per beat while they stay legible
         for peak, index in zip(peaks, peak_classes):
-            ax.annotate(_class_name(index, class_names)[0] if index >= 0 else "?", (peak / fs, signal[peak]),
-                        xytext=(0, 7), textcoords="offset points", ha="center", fontsize=8, color=_class_color(index, class_names))
+            ax.text(peak / fs, lane, _class_name(index, class_names)[0] if index >= 0 else "?", ha="center", va="center",
+                    fontsize=9, fontweight="bold", color=_class_color(index, class_names))
     if reference is not None:
         reference = np.asarray(reference, dtype=np.int64)[in_view]
         wrong = (reference >= 0) & (peak_classes >= 0) & (reference != peak_classes)
@@ -179,12 +185,20 @@ def strip_figure(
             ax.scatter(peaks[wrong] / fs, signal[peaks[wrong]], s=190, facecolors="none", edgecolors="black",
                        linewidths=1.2, zorder=5, label=f"differs from the reference label: {int(wrong.sum())}")
     missed = np.asarray(missed, dtype=np.int64)
-    missed = missed[(missed >= first) & (missed < last)]
+    missed_classes = np.full(missed.shape, -1) if missed_classes is None else np.asarray(missed_classes, dtype=np.int64)
+    shown = (missed >= first) & (missed < last)
+    missed, missed_classes = missed[shown], missed_classes[shown]
     if missed.size:
         ax.scatter(missed / fs, signal[missed], marker="x", s=70, color="black", linewidths=1.6, zorder=5,
-                   label=f"annotated beat not cut (missed): {missed.size}")
+                   label=f"annotated beat not cut (missed; its class in brackets): {missed.size}")
+        if missed.size <= 60:  # its reference class in brackets, in the class's colour
+            for sample, index in zip(missed, missed_classes):
+                if index >= 0:
+                    ax.text(sample / fs, lane, f"({class_names[index]})", ha="center", va="center", fontsize=8,
+                            color=_class_color(index, class_names))
 
     ax.set_xlim(start_s, end_s)
+    ax.set_ylim(low - 0.05 * span, high + 0.18 * span)
     ax.set_xlabel("time (s from the record's start)")
     ax.set_ylabel(ylabel)
     ax.set_title(title, loc="left", fontsize=11)
@@ -218,7 +232,7 @@ def _window_edges(ax, edges, start_s: float, end_s: float) -> None:
     for k in range(edges.size - 1):
         left, right = max(edges[k], start_s), min(edges[k + 1], end_s)
         if right - left > 0.04 * (end_s - start_s):  # room for the label
-            ax.text(left, 0.98, f" window {k}", transform=transform, va="top", fontsize=8, color="#2a9d8f")
+            ax.text(left, 0.02, f" window {k}", transform=transform, va="bottom", fontsize=8, color="#2a9d8f")
 
 
 def missed_reference_beats(record, r_peaks, tolerance_s: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
@@ -265,7 +279,7 @@ def record_strip(record, beats, *, start_s: float = 0.0, seconds: float = 10.0, 
     """
     from .signal import window_length
 
-    missed, _ = missed_reference_beats(record, beats.r_peaks, tolerance_s)
+    missed, missed_classes = missed_reference_beats(record, beats.r_peaks, tolerance_s)
     window = window_length(beats.fs_out, window_s) / beats.fs_out
     edges = np.arange(beats.n_windows + 1) * window
     first, last = start_s * record.fs, (start_s + seconds) * record.fs
@@ -278,7 +292,7 @@ def record_strip(record, beats, *, start_s: float = 0.0, seconds: float = 10.0, 
     return strip_figure(
         record.signal, record.fs, start_s=start_s, seconds=seconds, r_peaks=beats.r_peaks,
         classes=beats.labels if predicted is None else predicted, reference=None if predicted is None else beats.labels,
-        missed=missed, window_edges_s=edges, class_source=source, ylabel=f"{record.channel} ({record.units})", title=title, dpi=dpi,
+        missed=missed, missed_classes=missed_classes, window_edges_s=edges, class_source=source, ylabel=f"{record.channel} ({record.units})", title=title, dpi=dpi,
     )
 
 

@@ -90,12 +90,12 @@ def _image(figure, alt: str) -> str:
 
 
 def _table(header, rows) -> str:
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+    head = "<thead><tr>" + "".join(f"<th>{html.escape(str(h))}</th>" for h in header) + "</tr></thead>" if any(header) else ""
     body = "".join(
         "<tr>" + "".join(f'<td class="n">{v}</td>' if isinstance(v, (int, np.integer)) else f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
         for row in rows
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f"<table>{head}<tbody>{body}</tbody></table>"
 
 
 def _facts(record, beats, db: str, params: dict) -> list[tuple[str, str]]:
@@ -159,7 +159,7 @@ def record_report(
     probabilities : array_like, shape (n_beats, 5)
         The classifier's (:func:`predict_probabilities`).
     start_s : float, optional
-        Start of the strip; by default the window with the most non-N beats.
+        Start of the strip; by default a fifth of ``seconds`` before the window with the most non-N beats.
     params : dict, optional
         The segmentation settings, listed in the facts.
     model_facts : dict, optional
@@ -180,17 +180,21 @@ def record_report(
         raise ValueError(f"probabilities have shape {probabilities.shape} for {len(beats)} beats; give ({len(beats)}, {len(AAMI_CLASSES)})")
     predicted = probabilities.argmax(axis=1)
     reference = beats.labels.astype(np.int64) if beats.labels is not None else None
-    if start_s is None:
-        start_s = busiest_window(beats.r_peaks, predicted if reference is None else reference, record.fs, window_s)
+    if start_s is None:  # from a little before the busiest window, so its left edge shows
+        busiest = busiest_window(beats.r_peaks, predicted if reference is None else reference, record.fs, window_s)
+        start_s = max(0.0, busiest - 0.2 * seconds)
     strip = dict(start_s=start_s, seconds=seconds, window_s=window_s, tolerance_s=tolerance_s)
     pre_r_s = beats.pre_r_s
 
     parts = [f"<h1>Record {html.escape(record.name)}</h1>",
              f'<p class="meta">ecgseg report, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC</p>',
-             "<section><h2>The record</h2>", _table(["", ""], _facts(record, beats, db, params or {})), "</section>",
+             "<section><h2>The record</h2>", _table([], _facts(record, beats, db, params or {})), "</section>",
              f"<section><h2>Strip from {start_s:g} s</h2>"]
     if reference is not None:
-        parts.append(_image(record_strip(record, beats, **strip), "strip coloured by reference class"))
+        parts += ["<p>Cut beats coloured by their reference label (the annotation within "
+                  f"{1000 * tolerance_s:.0f} ms); crosses: annotated beats no beat was cut at.</p>",
+                  _image(record_strip(record, beats, **strip), "strip coloured by reference class"),
+                  "<p>The same beats coloured by the classifier's class; rings: it differs from the reference label.</p>"]
     parts += [_image(record_strip(record, beats, predicted=predicted, **strip), "strip coloured by predicted class"), "</section>",
               "<section><h2>Class counts</h2>", _counts(reference, predicted)]
     if reference is not None and (reference >= 0).any():
@@ -204,7 +208,7 @@ def record_report(
               _image(beats_figure(beats.segments, labels, fs=beats.fs_out, pre_r_s=pre_r_s, class_source=source), "beat overlays"),
               "</section>", "<section><h2>Class probabilities</h2>",
               _image(probability_figure(probabilities, reference), "class probability histograms"), "</section>",
-              "<section><h2>The model</h2>", _table(["", ""], list((model_facts or {}).items()))]
+              "<section><h2>The model</h2>", _table([], list((model_facts or {}).items()))]
     if model_card:
         parts.append(f'<div class="card">{markdown_html(model_card)}</div>')
     parts.append("</section>")
@@ -217,7 +221,8 @@ def record_report(
 def _inline(text: str) -> str:
     text = html.escape(text, quote=False)
     text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
-    return re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
+    text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
+    return re.sub(r"(?<![\w*])\*(\S(?:.*?\S)?)\*(?![\w*])", r"<em>\1</em>", text)
 
 
 def markdown_html(text: str) -> str:
