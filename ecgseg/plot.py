@@ -302,7 +302,7 @@ def record_strip(record, beats, *, start_s: float = 0.0, seconds: float = 10.0, 
 def _panel_groups(labels, class_names):
     """The panels of a per-class figure: every class, then the unlabelled beats if any (else the class means)."""
     groups = list(range(len(class_names)))
-    return groups + ([-1] if labels is not None and (labels < 0).any() else [None])
+    return groups + ([-1] if labels is None or (labels < 0).any() else [None])
 
 
 def beats_figure(
@@ -374,9 +374,9 @@ def beats_figure(
                 ax.legend(fontsize=8, frameon=False)
             continue
         rows = np.flatnonzero(grouping == group)
-        name = _class_name(group, class_names) if labels is not None else "all beats (no labels)"
-        if group == -1 and labels is not None:
-            name = "unlabelled (no reference beat)" if class_source == "reference" else "unlabelled"
+        name = _class_name(group, class_names)
+        if group == -1:
+            name = "all beats (no labels)" if labels is None else "unlabelled (no reference beat)" if class_source == "reference" else "unlabelled"
         drawn = rng.choice(rows, size=max_per_class, replace=False) if rows.size > max_per_class else rows
         title = f"{name}: {_beats(rows.size)}" + (f", {drawn.size} drawn" if drawn.size < rows.size else "")
         ax.set_title(title)
