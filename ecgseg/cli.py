@@ -404,7 +404,7 @@ def evaluate_command(data, model, protocol, test_fraction, seed, as_json, no_cal
         report = class_report(arrays["labels"][test], probabilities.argmax(axis=1))
         if plot_path is not None:
             _save_confusion(report.confusion, plot_path, f"{protocol}-patient protocol, model {model or 'shipped (DS1)'}\n"
-                            f"accuracy {report.accuracy:.3f}, macro-F1 {report.macro_f1():.3f}, (N,S,V,F) {report.macro_f1(('N', 'S', 'V', 'F')):.3f}")
+                            f"accuracy {report.accuracy:.3f}, macro-F1 {report.macro_f1():.3f}, (N,S,V,F) {report.macro_f1(CLASS_NAMES[:4]):.3f}")
     if as_json:
         click.echo(json.dumps(report.to_dict(protocol=protocol, model=str(model or "shipped"))))
     else:
@@ -485,13 +485,6 @@ def _read_beats(record, db, data_dir, channel, peaks, params):
     return rec, segment_record(rec, peaks=peaks, **params)
 
 
-def _probabilities(arrays: dict, model):
-    """The classifier's (n_beats, 5) probabilities of beat arrays, and facts about the model (see ecgseg.report)."""
-    from .report import predict_probabilities
-
-    return predict_probabilities(arrays, model)
-
-
 model_option = click.option("--model", type=click.Path(dir_okay=False), default=None, help="Model file [default: the shipped DS1 weights].")
 
 
@@ -533,10 +526,11 @@ def plot_record_command(record, db, data_dir, channel, peaks, start_s, seconds, 
     with library_errors():
         from .database import beats_to_arrays
         from .plot import figure_format, record_strip, save_figure
+        from .report import predict_probabilities
 
         figure_format(output)
         rec, beats = _read_beats(record, db, data_dir, channel, peaks, params)
-        predicted = _probabilities(beats_to_arrays(beats, rec.name), model)[0].argmax(axis=1) if predict else None
+        predicted = predict_probabilities(beats_to_arrays(beats, rec.name), model)[0].argmax(axis=1) if predict else None
         figure = record_strip(rec, beats, start_s=start_s, seconds=seconds, window_s=params["window_s"], predicted=predicted,
                               tolerance_s=params["tolerance_s"], dpi=dpi)
         save_figure(figure, output)
@@ -559,12 +553,13 @@ def plot_beats_command(beats, predict, model, max_per_class, seed, fs_out, outpu
 
         from .beatfile import load_beats
         from .plot import beats_figure, figure_format, save_figure
+        from .report import predict_probabilities
 
         figure_format(output)
         arrays = load_beats(beats)
         labels = arrays.get("labels")
         if predict:
-            labels = _probabilities(arrays, model)[0].argmax(axis=1)
+            labels = predict_probabilities(arrays, model)[0].argmax(axis=1)
         elif labels is None:
             echo_err(f"{beats} holds no labels: every beat is drawn as unlabelled (pass --predict to group them by the classifier's class)", quiet)
         pre_r_s = float(np.ravel(arrays.get("pre_r_s", 0.0))[0])
@@ -589,7 +584,7 @@ def report():
 @click.argument("record")
 @data_options
 @scheme_options
-@click.option("--start", "start_s", type=float, default=None, help="Strip start (s) [default: the window with the most beats of a class other than N].")
+@click.option("--start", "start_s", type=float, default=None, help="Strip start (s) [default: 2 s before the window with the most beats of a class other than N].")
 @click.option("--seconds", type=float, default=10.0, show_default=True, help="Strip length (s).")
 @model_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="The HTML file to write.")
@@ -603,12 +598,11 @@ def report_record_command(record, db, data_dir, channel, peaks, start_s, seconds
     _need_matplotlib()
     with library_errors():
         from .beatfile import write_atomic
-        from .report import MODEL_CARD, record_report
+        from .database import beats_to_arrays
+        from .report import MODEL_CARD, predict_probabilities, record_report
 
         rec, beats = _read_beats(record, db, data_dir, channel, peaks, params)
-        from .database import beats_to_arrays
-
-        probabilities, about = _probabilities(beats_to_arrays(beats, rec.name), model)
+        probabilities, about = predict_probabilities(beats_to_arrays(beats, rec.name), model)
         card = MODEL_CARD.read_text() if model is None and MODEL_CARD.is_file() else None
         page = record_report(rec, beats, probabilities, start_s=start_s, seconds=seconds, window_s=params["window_s"], db=db,
                              params={"peaks": peaks, **params}, model_facts=about, model_card=card, tolerance_s=params["tolerance_s"])

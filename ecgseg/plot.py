@@ -127,7 +127,7 @@ def strip_figure(
     window_edges_s : array_like of float
         Segmentation window edges (s); dashed lines with the window's number.
     class_source : str
-        What ``classes`` are ("reference" or "predicted"), for the legend.
+        What ``classes`` are ("reference", "predicted", or why there are none), for the legend.
 
     Returns
     -------
@@ -168,7 +168,8 @@ def strip_figure(
     for index in sorted(set(peak_classes.tolist()), key=lambda c: (c < 0, c)):
         chosen = peaks[peak_classes == index]
         name = _class_name(index, class_names)
-        label = f"{name} ({CLASS_TITLES.get(name, 'no reference beat within 150 ms')}): {chosen.size}"
+        unlabelled = "no reference beat within 150 ms" if class_source == "reference" else "no class"
+        label = f"{name} ({CLASS_TITLES.get(name, unlabelled)}): {chosen.size}"
         ax.scatter(chosen / fs, signal[chosen], s=42, color=_class_color(index, class_names), edgecolors="white",
                    linewidths=0.6, zorder=4, label=label)
     low, high = (signal[first:last].min(), signal[first:last].max()) if last > first else (0.0, 1.0)
@@ -203,7 +204,8 @@ def strip_figure(
     ax.set_ylabel(ylabel)
     ax.set_title(title, loc="left", fontsize=11)
     if ax.get_legend_handles_labels()[0]:
-        figure.legend(loc="outside right upper", fontsize=8, title=f"cut beats by {class_source} class", title_fontsize=8, frameon=False)
+        heading = f"cut beats by {class_source} class" if class_source in ("reference", "predicted") else f"cut beats ({class_source})"
+        figure.legend(loc="outside right upper", fontsize=8, title=heading, title_fontsize=8, frameon=False)
     return figure
 
 
@@ -288,7 +290,7 @@ def record_strip(record, beats, *, start_s: float = 0.0, seconds: float = 10.0, 
     end_s = min(start_s + seconds, record.signal.shape[0] / record.fs)
     title = f"record {record.name} ({record.channel}), {start_s:g}-{end_s:g} s: {n_cut} beats cut"
     title += f", {n_missed} annotated beats missed" if record.has_annotations else " (no reference annotations)"
-    source = "reference" if predicted is None else "predicted"
+    source = "predicted" if predicted is not None else "reference" if record.has_annotations else "no reference annotations"
     return strip_figure(
         record.signal, record.fs, start_s=start_s, seconds=seconds, r_peaks=beats.r_peaks,
         classes=beats.labels if predicted is None else predicted, reference=None if predicted is None else beats.labels,

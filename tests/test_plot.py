@@ -320,3 +320,39 @@ def test_report_renders_its_images_in_headless_chromium(report_html, tmp_path):
     for top, bottom in bands:
         region = shot[top:bottom]
         assert distinct(region) > 200 and (region < 245).any(axis=2).mean() > 0.02
+
+
+@pytest.fixture(scope="module")
+def unannotated(data_dir, tmp_path_factory):
+    """Record 100 without its .atr: a record with no reference annotations."""
+    folder = tmp_path_factory.mktemp("unannotated")
+    for suffix in (".hea", ".dat"):
+        shutil.copy(data_dir / "mitdb" / f"100{suffix}", folder / f"100{suffix}")
+    return folder / "100"
+
+
+def test_cli_plot_record_without_annotations(mpl, unannotated, beats_100, tmp_path):
+    out = tmp_path / "strip.png"
+    result = CliRunner().invoke(cli, ["plot", "record", str(unannotated), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    n_cut = np.count_nonzero(beats_100.r_peaks < 10 * 360)  # the same signal cuts the same beats
+    assert result.stderr.strip() == f"{out}: record 100 (MLII), 0-10 s: {n_cut} beats cut (no reference annotations)"
+    rgb = assert_real_image(out.read_bytes(), 1500, 400)
+    assert near(rgb, (0x7F, 0x7F, 0x7F), 8) > 30 and near(rgb, N_RGB) == 0  # grey dots: no classes
+
+
+def test_report_without_annotations_shows_predicted_classes(mpl, unannotated):
+    from ecgseg.database import beats_to_arrays, segment_record
+    from ecgseg.records import read_record
+    from ecgseg.report import predict_probabilities, record_report
+
+    record = read_record(unannotated)
+    beats = segment_record(record)
+    probabilities, about = predict_probabilities(beats_to_arrays(beats, "100"), None)
+    page = record_report(record, beats, probabilities, start_s=0, model_facts=about)
+    assert "none (classes below are predicted only)" in page and "confusion matrix" not in page
+    assert re.findall(r'<img alt="([^"]+)"', page) == ["strip coloured by predicted class", "beat overlays", "class probability histograms"]
+    counts = np.bincount(probabilities.argmax(axis=1), minlength=5)
+    assert f'<tr><td>N</td><td class="n">{counts[0]}</td></tr>' in page
+    with pytest.raises(ValueError, match=r"probabilities have shape \(3, 5\) for 1073 beats"):
+        record_report(record, beats, probabilities[:3])
