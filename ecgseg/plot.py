@@ -174,7 +174,7 @@ def strip_figure(
                    linewidths=0.6, zorder=4, label=label)
     low, high = (signal[first:last].min(), signal[first:last].max()) if last > first else (0.0, 1.0)
     span = max(high - low, 1e-9)
-    lane = high + 0.1 * span  # class letters in a row above the trace, clear of it
+    lane = high + 0.14 * span  # class letters in a row above the trace, clear of it
     if peaks.size <= 60:  # a letter per beat while they stay legible
         for peak, index in zip(peaks, peak_classes):
             ax.text(peak / fs, lane, _class_name(index, class_names)[0] if index >= 0 else "?", ha="center", va="center",
@@ -184,7 +184,10 @@ def strip_figure(
         wrong = (reference >= 0) & (peak_classes >= 0) & (reference != peak_classes)
         if wrong.any():
             ax.scatter(peaks[wrong] / fs, signal[peaks[wrong]], s=190, facecolors="none", edgecolors="black",
-                       linewidths=1.2, zorder=5, label=f"differs from the reference label: {int(wrong.sum())}")
+                       linewidths=1.2, zorder=5, label=f"differs from the reference (ref X): {int(wrong.sum())}")
+            for peak, index in zip(peaks[wrong], reference[wrong]) if peaks.size <= 60 else ():
+                ax.text(peak / fs, lane - 0.06 * span, f"ref {class_names[index]}", ha="center", va="center", fontsize=7,
+                        color=_class_color(index, class_names))
     missed = np.asarray(missed, dtype=np.int64)
     missed_classes = np.full(missed.shape, -1) if missed_classes is None else np.asarray(missed_classes, dtype=np.int64)
     shown = (missed >= first) & (missed < last)
@@ -199,7 +202,7 @@ def strip_figure(
                             color=_class_color(index, class_names))
 
     ax.set_xlim(start_s, end_s)
-    ax.set_ylim(low - 0.05 * span, high + 0.18 * span)
+    ax.set_ylim(low - 0.05 * span, high + 0.2 * span)
     ax.set_xlabel("time (s from the record's start)")
     ax.set_ylabel(ylabel)
     ax.set_title(title, loc="left", fontsize=11)

@@ -356,3 +356,10 @@ def test_report_without_annotations_shows_predicted_classes(mpl, unannotated):
     assert f'<tr><td>N</td><td class="n">{counts[0]}</td></tr>' in page
     with pytest.raises(ValueError, match=r"probabilities have shape \(3, 5\) for 1073 beats"):
         record_report(record, beats, probabilities[:3])
+
+
+def test_matplotlib_and_torch_load_only_when_a_figure_or_prediction_is_made():
+    code = ("import sys, ecgseg.cli, ecgseg.plot, ecgseg.report; ecgseg.cli.cli(['plot', '--help'], standalone_mode=False); "
+            "print(sorted(m for m in ('matplotlib', 'torch', 'wfdb') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "[]"
