@@ -157,23 +157,24 @@ def strip_figure(
     r_peaks = np.asarray(r_peaks, dtype=np.int64)
     classes = np.full(r_peaks.shape, -1) if classes is None else np.asarray(classes, dtype=np.int64)
     in_view = (r_peaks >= first) & (r_peaks < last)
+    shown = signal[first:last]
+    low, high = (float(np.nanmin(shown)), float(np.nanmax(shown))) if np.isfinite(shown).any() else (0.0, 1.0)
+    span = max(high - low, 1e-9)
 
     figure = _figure(size, dpi)
     ax = figure.add_subplot()
-    _ecg_grid(ax, seconds, float(np.ptp(signal[first:last])))
-    ax.plot(np.arange(first, last) / fs, signal[first:last], color="#222222", linewidth=0.8, zorder=2)
+    _ecg_grid(ax, seconds, span)
+    ax.plot(np.arange(first, last) / fs, shown, color="#222222", linewidth=0.8, zorder=2)
     _window_edges(ax, np.asarray(window_edges_s, dtype=np.float64), start_s, end_s)
 
     peaks, peak_classes = r_peaks[in_view], classes[in_view]
     for index in sorted(set(peak_classes.tolist()), key=lambda c: (c < 0, c)):
         chosen = peaks[peak_classes == index]
         name = _class_name(index, class_names)
-        unlabelled = "no reference beat within 150 ms" if class_source == "reference" else "no class"
+        unlabelled = "no reference beat matched" if class_source == "reference" else "no class"
         label = f"{name} ({CLASS_TITLES.get(name, unlabelled)}): {chosen.size}"
         ax.scatter(chosen / fs, signal[chosen], s=42, color=_class_color(index, class_names), edgecolors="white",
                    linewidths=0.6, zorder=4, label=label)
-    low, high = (signal[first:last].min(), signal[first:last].max()) if last > first else (0.0, 1.0)
-    span = max(high - low, 1e-9)
     lane = high + 0.14 * span  # class letters in a row above the trace, clear of it
     if peaks.size <= 60:  # a letter per beat while they stay legible
         for peak, index in zip(peaks, peak_classes):

@@ -134,6 +134,22 @@ def _counts(reference, predicted) -> str:
     return _table(["class", "reference", "predicted", "predicted = reference"], rows)
 
 
+def _split_note(name: str, db: str) -> str:
+    """Where an MIT-BIH record sits in the inter-patient protocol: a model trained on DS1 has seen DS1 records."""
+    from .evaluate import DS1, DS2, PACED
+
+    if db != "mitdb":
+        return ""
+    where = "in neither DS1 nor DS2"
+    if name in DS1:
+        where = "in DS1, the training records of the inter-patient protocol: a model trained on DS1 has seen these beats"
+    elif name in DS2:
+        where = "in DS2, the test records of the inter-patient protocol (unseen by a model trained on DS1)"
+    elif name in PACED:
+        where = "paced, outside both DS1 and DS2"
+    return f"<p>Record {html.escape(name)} is {where}.</p>"
+
+
 def record_report(
     record,
     beats,
@@ -196,7 +212,7 @@ def record_report(
                   _image(record_strip(record, beats, **strip), "strip coloured by reference class"),
                   "<p>The same beats coloured by the classifier's class; rings: it differs from the reference label.</p>"]
     parts += [_image(record_strip(record, beats, predicted=predicted, **strip), "strip coloured by predicted class"), "</section>",
-              "<section><h2>Class counts</h2>", _counts(reference, predicted)]
+              "<section><h2>Class counts</h2>", _split_note(record.name, db), _counts(reference, predicted)]
     if reference is not None and (reference >= 0).any():
         labelled = reference >= 0
         report = class_report(reference[labelled], predicted[labelled])
