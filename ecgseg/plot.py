@@ -195,7 +195,7 @@ def strip_figure(
     missed, missed_classes = missed[shown], missed_classes[shown]
     if missed.size:
         ax.scatter(missed / fs, signal[missed], marker="x", s=70, color="black", linewidths=1.6, zorder=5,
-                   label=f"annotated beat not cut (missed; its class in brackets): {missed.size}")
+                   label=f"missed annotated beat, (its class): {missed.size}")
         if missed.size <= 60:  # its reference class in brackets, in the class's colour
             for sample, index in zip(missed, missed_classes):
                 if index >= 0:

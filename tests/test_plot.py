@@ -83,7 +83,7 @@ def test_record_strip_marks_cut_and_missed_beats_and_window_edges(mpl, record_10
         expected = beats_100.r_peaks[in_view & (beats_100.labels == index)] / 360
         assert np.allclose(offsets.get(name, []), expected)
     assert offsets["N"].size and offsets["S"].size  # this stretch holds both
-    crosses = [c for c in ax.collections if c.get_label().startswith("annotated beat not cut")]
+    crosses = [c for c in ax.collections if c.get_label().startswith("missed annotated beat")]
     assert np.allclose(crosses[0].get_offsets()[:, 0], missed[(missed >= start * 360) & (missed < (start + seconds) * 360)] / 360)
     edges = sorted(line.get_xdata()[0] for line in ax.lines if line.get_linestyle() == "--")
     assert edges == [1170.0]  # 10 s windows from the record's start
