@@ -51,7 +51,18 @@ def _figure(size: tuple[float, float], dpi: int):
 
 
 def figure_format(path: str | os.PathLike) -> str:
-    """The image format named by a path's suffix: png, svg or pdf."""
+    """The image format named by a path's suffix: png, svg or pdf.
+
+    Raises
+    ------
+    ValueError
+        Any other suffix.
+
+    Examples
+    --------
+    >>> figure_format("strip.SVG")
+    'svg'
+    """
     fmt = Path(path).suffix.lower().lstrip(".")
     if fmt not in FORMATS:
         raise ValueError(f"cannot tell the image format of {path}: name it .png, .svg or .pdf")
@@ -66,7 +77,16 @@ def figure_bytes(figure, fmt: str = "png") -> bytes:
 
 
 def save_figure(figure, path: str | os.PathLike) -> None:
-    """Render the figure in the format of ``path``'s suffix and write it atomically."""
+    """Render the figure in the format of ``path``'s suffix (png, svg, pdf) and write it atomically.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "confusion.png")
+    >>> save_figure(confusion_figure(np.eye(5, dtype=int)), path)
+    >>> open(path, "rb").read(4)
+    b'\\x89PNG'
+    """
     from .beatfile import write_atomic
 
     write_atomic(path, figure_bytes(figure, figure_format(path)))
@@ -253,6 +273,14 @@ def missed_reference_beats(record, r_peaks, tolerance_s: float = 0.15) -> tuple[
         Their positions (samples at ``record.fs``).
     classes : numpy.ndarray int8
         Their AAMI class indices.
+
+    Examples
+    --------
+    >>> from ecgseg import read_record, segment_record
+    >>> rec = read_record("100", data_dir=DATA)
+    >>> samples, classes = missed_reference_beats(rec, segment_record(rec).r_peaks)
+    >>> samples.size, np.bincount(classes).tolist()
+    (1201, [1183, 17, 1])
     """
     from .labels import aami_classes
 

@@ -52,6 +52,12 @@ def predict_probabilities(arrays: dict, model: str | None = None) -> tuple[np.nd
         :func:`ecgseg.database.beats_to_arrays`).
     model : str, optional
         A model file; the shipped DS1 weights by default.
+
+    Examples
+    --------
+    >>> probabilities, about = predict_probabilities({"segments": np.zeros((2, 187), np.float32)})
+    >>> probabilities.shape, sorted(about)
+    ((2, 5), ['logit biases', 'model', 'trained with', 'validation macro-F1'])
     """
     from .classify import check_segments, load_checkpoint, predict_proba
 
@@ -187,6 +193,16 @@ def record_report(
     -------
     str
         An HTML5 document.
+
+    Examples
+    --------
+    >>> from ecgseg import read_record, segment_record
+    >>> from ecgseg.database import beats_to_arrays
+    >>> rec = read_record("100", data_dir=DATA); beats = segment_record(rec)
+    >>> probabilities, about = predict_probabilities(beats_to_arrays(beats, "100"))
+    >>> page = record_report(rec, beats, probabilities, model_facts=about)
+    >>> page.count('<img alt='), page.count("data:image/png;base64,")
+    (5, 5)
     """
     from .evaluate import class_report
     from .plot import beats_figure, confusion_figure, probability_figure, record_strip
