@@ -388,7 +388,7 @@ def evaluate_command(data, model, protocol, test_fraction, seed, as_json, no_cal
     import json
 
     if plot_path is not None:
-        _need_matplotlib()
+        _need_matplotlib(plot_path)
     with library_errors():
         from .classify import load_checkpoint, predict_proba
         from .evaluate import class_report, protocol_split
@@ -466,14 +466,19 @@ def classify_command(beats, model, fmt, batch_size, threads, quiet):
 # --- plots and the HTML report (matplotlib, and torch for --predict, imported inside the commands only) ---
 
 
-def _need_matplotlib() -> None:
-    """Fail before any work when matplotlib is missing, saying how to install it."""
+def _need_matplotlib(output: str | None = None) -> None:
+    """Fail before any work when matplotlib is missing (saying how to install it) or ``output``'s folder does not exist."""
+    import os
+
     from .plot import MissingMatplotlib, require_matplotlib
 
     try:
         require_matplotlib()
     except MissingMatplotlib as error:
         raise click.ClickException(str(error)) from None
+    folder = os.path.dirname(output or "") or "."
+    if not os.path.isdir(folder):
+        raise click.ClickException(f"cannot write {output}: the folder {folder} does not exist; create it first")
 
 
 def _read_beats(record, db, data_dir, channel, peaks, params):
@@ -522,7 +527,7 @@ def plot_record_command(record, db, data_dir, channel, peaks, start_s, seconds, 
     the scheme options, exactly as `ecgseg segment record` cuts them.
     """
     params = _scheme_params(kwargs)
-    _need_matplotlib()
+    _need_matplotlib(output)
     with library_errors():
         from .database import beats_to_arrays
         from .plot import figure_format, record_strip, save_figure
@@ -547,7 +552,7 @@ def plot_record_command(record, db, data_dir, channel, peaks, start_s, seconds, 
 @image_options
 def plot_beats_command(beats, predict, model, max_per_class, seed, fs_out, output, dpi, quiet):
     """Overlay the beats of each class in BEATS (.npz or .npy from `ecgseg segment`), with the class mean and counts."""
-    _need_matplotlib()
+    _need_matplotlib(output)
     with library_errors():
         import numpy as np
 
@@ -595,7 +600,7 @@ def report_record_command(record, db, data_dir, channel, peaks, start_s, seconds
     Images are inlined, the CSS is in the file; nothing is fetched when it is viewed.
     """
     params = _scheme_params(kwargs)
-    _need_matplotlib()
+    _need_matplotlib(output)
     with library_errors():
         from .beatfile import write_atomic
         from .database import beats_to_arrays

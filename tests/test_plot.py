@@ -364,3 +364,12 @@ def test_matplotlib_and_torch_load_only_when_a_figure_or_prediction_is_made():
             "print(sorted(m for m in ('matplotlib', 'torch', 'wfdb') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60, check=True)
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("command", list(ARGS))
+def test_commands_refuse_an_output_folder_that_does_not_exist_before_any_work(mpl, tmp_path, command):
+    out = str(tmp_path / "nowhere" / "out")
+    result = CliRunner().invoke(cli, [a.format(out=out) for a in ARGS[command]])
+    assert result.exit_code == 1
+    assert re.fullmatch(rf"Error: cannot write {out}\.(png|html): the folder {tmp_path}/nowhere does not exist; create it first",
+                        result.stderr.strip())
