@@ -312,5 +312,308 @@ def fetch_command(database, only, data_dir, base_url, retries, show_list, quiet)
         _run_fetch(database, records, data_dir, base_url, retries, quiet)
 
 
+# --- the classifier: train, evaluate, classify (torch is imported inside the commands only) ---
+
+
+def _load_labelled(data: str):
+    from .beatfile import load_beats
+
+    arrays = load_beats(data)
+    for key in ("labels", "record"):
+        if key not in arrays:
+            raise ValueError(f"{data} has no {key!r} array; write it with `ecgseg segment database mitdb --peaks annotations -o {data}`")
+    return arrays
+
+
+@cli.command("train")
+@click.argument("data", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="The model file (.pt) to write.")
+@click.option("--protocol", type=click.Choice(["inter", "intra"]), default="inter", show_default=True,
+              help="inter: train on DS1 only (DS2 stays unseen); intra: the seeded random 80% of all beats.")
+@click.option("--balance", type=click.Choice(["weighted", "sampler", "none"]), default="weighted", show_default=True,
+              help="Class imbalance: weighted loss, class-balanced batches, or none.")
+@click.option("--epochs", type=int, default=20, show_default=True, help="At most this many epochs (early stopping may end sooner).")
+@click.option("--patience", type=int, default=5, show_default=True, help="Stop after this many epochs without a better validation macro-F1.")
+@click.option("--batch-size", type=int, default=128, show_default=True)
+@click.option("--lr", type=float, default=1e-3, show_default=True, help="Adam learning rate (cosine decay).")
+@click.option("--epoch-beats", type=int, default=None, help="Beats drawn per epoch [default: all training beats once].")
+@click.option("--no-augment", is_flag=True, help="Train on the beats as they are (no scale/offset/stretch/noise).")
+@click.option("--no-calibrate", is_flag=True, help="Do not tune per-class logit biases on the validation beats.")
+@click.option("--validation", type=click.Choice(["patient", "beats"]), default=None,
+              help="Early-stopping split inside the training beats [default: patient for inter, beats for intra].")
+@click.option("--test-fraction", type=float, default=0.2, show_default=True, help="intra: share of beats held out for testing.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--threads", type=int, default=1, show_default=True, help="Torch intra-op threads (more only on idle cores).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+def train_command(data, output, protocol, balance, epochs, patience, batch_size, lr, epoch_beats, no_augment,
+                  no_calibrate, validation, test_fraction, seed, threads, quiet):
+    """Train the beat classifier on DATA (.npz from `ecgseg segment database --peaks annotations`)."""
+    with library_errors():
+        from .classify import TrainConfig, save_checkpoint, train
+        from .evaluate import protocol_split
+
+        arrays = _load_labelled(data)
+        train_mask, _ = protocol_split(arrays["record"], arrays["labels"], protocol, test_fraction=test_fraction, seed=seed)
+        config = TrainConfig(epochs=epochs, patience=patience, batch_size=batch_size, lr=lr, balance=balance,
+                             augment=not no_augment, calibrate=not no_calibrate, epoch_beats=epoch_beats, seed=seed,
+                             threads=threads, validation=validation or ("patient" if protocol == "inter" else "beats"))
+
+        def progress(h):
+            mark = " *" if h["best"] else ""
+            echo_err(f"epoch {h['epoch']:3d}/{epochs}  loss {h['loss']:.4f}  val macro-F1 {h['val_macro_f1']:.4f}  {h['seconds']:.1f} s{mark}", quiet)
+
+        echo_err(f"training on {int(train_mask.sum())} beats ({protocol}-patient protocol)", quiet)
+        result = train(arrays["segments"][train_mask], arrays["labels"][train_mask], arrays["record"][train_mask], config, progress)
+        metadata = {**result.metadata, "protocol": protocol, "test_fraction": test_fraction, "data": str(data),
+                    "command": "ecgseg " + " ".join(sys.argv[1:])}
+        save_checkpoint(output, result.model, metadata=metadata, logit_bias=result.logit_bias)
+    bias = " ".join(f"{c} {b:+.2f}" for c, b in zip(CLASS_NAMES, result.logit_bias))
+    echo_err(f"best epoch {metadata['best_epoch']}: val macro-F1 {metadata['val_macro_f1']:.4f}, "
+             f"{metadata['val_macro_f1_calibrated']:.4f} with logit biases ({bias}) -> {output}", quiet)
+
+
+@cli.command("evaluate")
+@click.argument("data", type=click.Path(dir_okay=False))
+@click.option("--model", type=click.Path(dir_okay=False), default=None, help="Model file [default: the shipped DS1 weights].")
+@click.option("--protocol", type=click.Choice(["inter", "intra"]), default="inter", show_default=True,
+              help="inter: score on DS2; intra: on the seeded random 20% of all beats.")
+@click.option("--test-fraction", type=float, default=0.2, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="intra: the split seed (as given to train).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object instead of the table.")
+@click.option("--no-calibration", is_flag=True, help="Ignore the model's logit biases (plain argmax).")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
+              help="Also draw the confusion matrix (counts, row-normalised shades) to this image (.png/.svg/.pdf; needs ecgseg[plot]).")
+def evaluate_command(data, model, protocol, test_fraction, seed, as_json, no_calibration, plot_path):
+    """Score a model on the test beats of a protocol: per-class Se, +P, F1, confusion, accuracy, macro-F1."""
+    import json
+
+    if plot_path is not None:
+        _need_matplotlib(plot_path)
+    with library_errors():
+        from .classify import load_checkpoint, predict_proba
+        from .evaluate import class_report, protocol_split
+
+        arrays = _load_labelled(data)
+        _, test = protocol_split(arrays["record"], arrays["labels"], protocol, test_fraction=test_fraction, seed=seed)
+        net, checkpoint = load_checkpoint(model)
+        trained = checkpoint.get("metadata", {}).get("protocol")
+        if trained and trained != protocol:
+            echo_err(f"note: this model was trained with the {trained} protocol; {protocol} test beats may have been trained on")
+        bias = None if no_calibration else checkpoint["logit_bias"]
+        probabilities = predict_proba(net, arrays["segments"][test], logit_bias=bias)
+        report = class_report(arrays["labels"][test], probabilities.argmax(axis=1))
+        if plot_path is not None:
+            _save_confusion(report.confusion, plot_path, f"{protocol}-patient protocol, model {model or 'shipped (DS1)'}\n"
+                            f"accuracy {report.accuracy:.3f}, macro-F1 {report.macro_f1():.3f}, (N,S,V,F) {report.macro_f1(CLASS_NAMES[:4]):.3f}")
+    if as_json:
+        click.echo(json.dumps(report.to_dict(protocol=protocol, model=str(model or "shipped"))))
+    else:
+        click.echo(f"{protocol}-patient protocol, model {model or 'shipped (DS1)'}")
+        click.echo(report.format_table())
+
+
+def _format_classes(probabilities, fmt: str) -> bytes:
+    import json
+
+    import numpy as np
+
+    names = np.array(CLASS_NAMES)[probabilities.argmax(axis=1)]
+    best = probabilities.max(axis=1)
+    index = np.arange(len(names))
+    if fmt == "json":
+        return (json.dumps([{"beat": int(i), "class": str(c), "probability": round(float(p), 4)}
+                            for i, c, p in zip(index, names, best)]) + "\n").encode()
+    sep = "\t" if fmt == "table" else ","
+    lines = np.char.add(np.char.add(np.char.add(index.astype(str), sep), np.char.add(names, sep)), np.char.mod("%.4f", best))
+    return (f"beat{sep}class{sep}probability\n" + "\n".join(lines.tolist()) + "\n").encode()
+
+
+@cli.command("classify")
+@click.argument("beats")
+@click.option("--model", type=click.Path(dir_okay=False), default=None, help="Model file [default: the shipped DS1 weights].")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "npy"]), default="table", show_default=True,
+              help="table: tab-separated beat, class, probability; npy: the (n, 5) float32 probabilities.")
+@click.option("--batch-size", type=int, default=4096, show_default=True)
+@click.option("--threads", type=int, default=None, help="Torch intra-op threads [default: torch's, one per core].")
+@click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
+def classify_command(beats, model, fmt, batch_size, threads, quiet):
+    """Classify BEATS (.npy or .npz from `ecgseg segment`, or - for stdin) into N, S, V, F, Q.
+
+    Writes one row per beat to stdout and a per-class count to stderr:
+    `ecgseg segment record 100 | ecgseg classify -`.
+    """
+    if fmt == "npy" and sys.stdout.isatty():
+        raise click.ClickException("refusing to write binary .npy to a terminal; redirect it (> probabilities.npy)")
+    with library_errors():
+        import numpy as np
+
+        from .beatfile import load_beats, save_npy_bytes
+        from .classify import check_segments, load_checkpoint, predict_proba
+
+        # bytes, not the stream: a pipe has .seek but cannot seek, and np.load needs to
+        source = sys.stdin.buffer.read() if beats == "-" else beats
+        segments = load_beats(source)["segments"]
+        name = "<stdin>" if beats == "-" else beats
+        net, checkpoint = load_checkpoint(model)
+        segments = check_segments(segments, checkpoint["input_length"], f"beats in {name}")
+        probabilities = predict_proba(net, segments, logit_bias=checkpoint["logit_bias"], batch_size=batch_size, threads=threads)
+        _write_stdout(save_npy_bytes(probabilities) if fmt == "npy" else _format_classes(probabilities, fmt))
+    counts = np.bincount(probabilities.argmax(axis=1), minlength=len(CLASS_NAMES))
+    total = max(len(probabilities), 1)
+    echo_err(f"{name}: {len(probabilities)} beats: " + ", ".join(f"{c} {n} ({100 * n / total:.1f}%)" for c, n in zip(CLASS_NAMES, counts)), quiet)
+
+
+# --- plots and the HTML report (matplotlib, and torch for --predict, imported inside the commands only) ---
+
+
+def _need_matplotlib(output: str | None = None) -> None:
+    """Fail before any work when matplotlib is missing (saying how to install it) or ``output``'s folder does not exist."""
+    import os
+
+    from .plot import MissingMatplotlib, require_matplotlib
+
+    try:
+        require_matplotlib()
+    except MissingMatplotlib as error:
+        raise click.ClickException(str(error)) from None
+    folder = os.path.dirname(output or "") or "."
+    if not os.path.isdir(folder):
+        raise click.ClickException(f"cannot write {output}: the folder {folder} does not exist; create it first")
+
+
+def _read_beats(record, db, data_dir, channel, peaks, params):
+    """The record, and its beats cut and labelled as `ecgseg segment record` cuts them."""
+    from .database import segment_record
+    from .records import read_record
+
+    rec = read_record(record, db, data_dir=data_dir, channel=channel)
+    return rec, segment_record(rec, peaks=peaks, **params)
+
+
+model_option = click.option("--model", type=click.Path(dir_okay=False), default=None, help="Model file [default: the shipped DS1 weights].")
+
+
+def image_options(function):
+    """-o, --dpi and -q, shared by the plot commands."""
+    return _apply(
+        [
+            click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="Image file to write (.png, .svg or .pdf)."),
+            click.option("--dpi", type=click.IntRange(20, 600), default=100, show_default=True, help="Pixels per inch of a PNG."),
+            click.option("-q", "--quiet", is_flag=True, help="No summary on stderr."),
+        ],
+        function,
+    )
+
+
+@cli.group()
+def plot():
+    """Figures of records, beats and classifier results (needs matplotlib: pip install 'ecgseg[plot]')."""
+
+
+@plot.command("record")
+@click.argument("record")
+@data_options
+@scheme_options
+@click.option("--start", "start_s", type=float, default=0.0, show_default=True, help="Strip start (s from the record's start).")
+@click.option("--seconds", type=float, default=10.0, show_default=True, help="Strip length (s).")
+@click.option("--predict", is_flag=True, help="Colour beats by the classifier's class (rings where it differs from the reference label).")
+@model_option
+@image_options
+def plot_record_command(record, db, data_dir, channel, peaks, start_s, seconds, predict, model, output, dpi, quiet, **kwargs):
+    """Draw a strip of RECORD: the ECG in its units, the 10 s windows' edges, each cut beat's R-peak coloured by class, missed annotated beats.
+
+    Classes are the reference labels (from the record's .atr annotations), or
+    the classifier's with --predict. Beats are cut over the whole record with
+    the scheme options, exactly as `ecgseg segment record` cuts them.
+    """
+    params = _scheme_params(kwargs)
+    _need_matplotlib(output)
+    with library_errors():
+        from .database import beats_to_arrays
+        from .plot import figure_format, record_strip, save_figure
+        from .report import predict_probabilities
+
+        figure_format(output)
+        rec, beats = _read_beats(record, db, data_dir, channel, peaks, params)
+        predicted = predict_probabilities(beats_to_arrays(beats, rec.name), model)[0].argmax(axis=1) if predict else None
+        figure = record_strip(rec, beats, start_s=start_s, seconds=seconds, window_s=params["window_s"], predicted=predicted,
+                              tolerance_s=params["tolerance_s"], dpi=dpi)
+        save_figure(figure, output)
+    echo_err(f"{output}: {figure.axes[0].get_title(loc='left')}", quiet)
+
+
+@plot.command("beats")
+@click.argument("beats", type=click.Path(dir_okay=False))
+@click.option("--predict", is_flag=True, help="Group beats by the classifier's class instead of their labels.")
+@model_option
+@click.option("--max-per-class", type=click.IntRange(min=1), default=200, show_default=True, help="Beats drawn per class (a seeded sample).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sample.")
+@click.option("--fs-out", type=float, default=125.0, show_default=True, help="Rate the beats were cut at (Hz), for the time axis.")
+@image_options
+def plot_beats_command(beats, predict, model, max_per_class, seed, fs_out, output, dpi, quiet):
+    """Overlay the beats of each class in BEATS (.npz or .npy from `ecgseg segment`), with the class mean and counts."""
+    _need_matplotlib(output)
+    with library_errors():
+        import numpy as np
+
+        from .beatfile import load_beats
+        from .plot import beats_figure, figure_format, save_figure
+        from .report import predict_probabilities
+
+        figure_format(output)
+        arrays = load_beats(beats)
+        labels = arrays.get("labels")
+        if predict:
+            labels = predict_probabilities(arrays, model)[0].argmax(axis=1)
+        elif labels is None:
+            echo_err(f"{beats} holds no labels: every beat is drawn as unlabelled (pass --predict to group them by the classifier's class)", quiet)
+        pre_r_s = float(np.ravel(arrays.get("pre_r_s", 0.0))[0])
+        figure = beats_figure(arrays["segments"], labels, fs=fs_out, pre_r_s=pre_r_s, max_per_class=max_per_class, seed=seed,
+                              class_source="predicted" if predict else "reference", dpi=dpi)
+        save_figure(figure, output)
+    echo_err(f"{output}: {len(arrays['segments'])} beats; " + "; ".join(ax.get_title() for ax in figure.axes if ax.get_title()), quiet)
+
+
+def _save_confusion(confusion, path: str, title: str) -> None:
+    from .plot import confusion_figure, save_figure
+
+    save_figure(confusion_figure(confusion, title=title), path)
+
+
+@cli.group()
+def report():
+    """Self-contained HTML reports (needs matplotlib: pip install 'ecgseg[plot]')."""
+
+
+@report.command("record")
+@click.argument("record")
+@data_options
+@scheme_options
+@click.option("--start", "start_s", type=float, default=None, help="Strip start (s) [default: 2 s before the window with the most beats of a class other than N].")
+@click.option("--seconds", type=float, default=10.0, show_default=True, help="Strip length (s).")
+@model_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="The HTML file to write.")
+@click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
+def report_record_command(record, db, data_dir, channel, peaks, start_s, seconds, model, output, quiet, **kwargs):
+    """Write one HTML file about RECORD that opens offline: its facts, a strip, class counts, beat overlays, class probabilities, the model card.
+
+    Images are inlined, the CSS is in the file; nothing is fetched when it is viewed.
+    """
+    params = _scheme_params(kwargs)
+    _need_matplotlib(output)
+    with library_errors():
+        from .beatfile import write_atomic
+        from .database import beats_to_arrays
+        from .report import MODEL_CARD, predict_probabilities, record_report
+
+        rec, beats = _read_beats(record, db, data_dir, channel, peaks, params)
+        probabilities, about = predict_probabilities(beats_to_arrays(beats, rec.name), model)
+        card = MODEL_CARD.read_text() if model is None and MODEL_CARD.is_file() else None
+        page = record_report(rec, beats, probabilities, start_s=start_s, seconds=seconds, window_s=params["window_s"], db=db,
+                             params={"peaks": peaks, **params}, model_facts=about, model_card=card, tolerance_s=params["tolerance_s"])
+        write_atomic(output, page.encode("utf-8"))
+    echo_err(f"{output}: record {rec.name}, {len(beats)} beats, {len(page) / 1e6:.1f} MB", quiet)
+
+
 def main():  # pragma: no cover - console script entry point
     cli()
