@@ -17,6 +17,13 @@ import numpy as np
 __all__ = ["write_atomic", "atomic_file", "save_npy_bytes", "save_beats", "save_beats_spooled", "load_beats"]
 
 
+def default_file_mode() -> int:
+    """The permissions a new file gets under the current umask (0o644 usually); temporary files start at 0o600."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_atomic(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
     with atomic_file(path) as handle:
@@ -29,6 +36,7 @@ def atomic_file(path: str | os.PathLike):
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", suffix=".part")
     try:
+        os.fchmod(fd, default_file_mode())  # mkstemp makes it owner-only; a finished file gets the usual ones
         with os.fdopen(fd, "wb") as handle:
             yield handle
         os.replace(tmp, path)

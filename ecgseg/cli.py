@@ -109,7 +109,7 @@ def _summary(name: str, labels, n_missed, n_short: int) -> str:
 
 
 def _write_stdout(data: bytes) -> None:
-    stream = click.get_binary_stream("stdout")
+    stream = sys.stdout.buffer  # not click.get_binary_stream: deprecated in click 8.5
     stream.write(data)
     stream.flush()
 

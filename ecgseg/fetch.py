@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .beatfile import write_atomic
+from .beatfile import default_file_mode, write_atomic
 from .records import resolve_data_dir
 
 __all__ = ["DATABASES", "DEFAULT_BASE_URL", "Progress", "FetchResult", "DatabaseStatus", "fetch", "list_databases", "parse_database"]
@@ -488,10 +488,8 @@ def _parse_sums(data: bytes, source) -> dict[str, str]:
 
 
 def _default_permissions(path: Path) -> None:
-    """Temporary files are created 0600; a data file gets what the umask gives a new file (0644 usually)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
+    """pooch's temporary files are created 0600; a data file gets what the umask gives a new file."""
+    os.chmod(path, default_file_mode())
 
 
 def _extension(rel: str) -> str:

@@ -172,3 +172,12 @@ def test_bad_signals_in_real_wfdb_records(tmp_path, make, message):
     assert result.exit_code == 1
     assert result.output.strip().startswith(message) and len(result.output.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_output_files_get_the_usual_permissions(data_dir, tmp_path):
+    out = tmp_path / "b.npz"
+    result = CliRunner().invoke(cli, ["segment", "record", "100", "--data-dir", str(data_dir), "-o", str(out)])
+    assert result.exit_code == 0
+    from ecgseg.beatfile import default_file_mode
+
+    assert out.stat().st_mode & 0o777 == default_file_mode() != 0o600
