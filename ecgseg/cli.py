@@ -377,8 +377,8 @@ def train_command(data, output, protocol, balance, epochs, patience, batch_size,
 @click.option("--model", type=click.Path(dir_okay=False), default=None, help="Model file [default: the shipped DS1 weights].")
 @click.option("--protocol", type=click.Choice(["inter", "intra"]), default="inter", show_default=True,
               help="inter: score on DS2; intra: on the seeded random 20% of all beats.")
-@click.option("--test-fraction", type=float, default=0.2, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True, help="intra: the split seed (as given to train).")
+@click.option("--test-fraction", type=float, default=None, help="intra: test share [default: the model's, else 0.2].")
+@click.option("--seed", type=int, default=None, help="intra: the split seed [default: the model's training seed, else 0].")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object instead of the table.")
 @click.option("--no-calibration", is_flag=True, help="Ignore the model's logit biases (plain argmax).")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
@@ -394,9 +394,13 @@ def evaluate_command(data, model, protocol, test_fraction, seed, as_json, no_cal
         from .evaluate import class_report, protocol_split
 
         arrays = _load_labelled(data)
-        _, test = protocol_split(arrays["record"], arrays["labels"], protocol, test_fraction=test_fraction, seed=seed)
         net, checkpoint = load_checkpoint(model)
-        trained = checkpoint.get("metadata", {}).get("protocol")
+        metadata = checkpoint.get("metadata", {})
+        # the intra test beats are those the model's own split held out
+        seed = metadata.get("train_config", {}).get("seed", 0) if seed is None else seed
+        test_fraction = metadata.get("test_fraction", 0.2) if test_fraction is None else test_fraction
+        _, test = protocol_split(arrays["record"], arrays["labels"], protocol, test_fraction=test_fraction, seed=seed)
+        trained = metadata.get("protocol")
         if trained and trained != protocol:
             echo_err(f"note: this model was trained with the {trained} protocol; {protocol} test beats may have been trained on")
         bias = None if no_calibration else checkpoint["logit_bias"]
@@ -433,7 +437,7 @@ def _format_classes(probabilities, fmt: str) -> bytes:
 @click.option("--model", type=click.Path(dir_okay=False), default=None, help="Model file [default: the shipped DS1 weights].")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "npy"]), default="table", show_default=True,
               help="table: tab-separated beat, class, probability; npy: the (n, 5) float32 probabilities.")
-@click.option("--batch-size", type=int, default=4096, show_default=True)
+@click.option("--batch-size", type=int, default=1024, show_default=True, help="Beats per forward pass (1024: activations stay in L3 cache).")
 @click.option("--threads", type=int, default=None, help="Torch intra-op threads [default: torch's, one per core].")
 @click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
 def classify_command(beats, model, fmt, batch_size, threads, quiet):

@@ -100,12 +100,16 @@ class ClassReport:
         return float(np.trace(self.confusion) / max(self.confusion.sum(), 1))
 
     def macro_f1(self, classes=None) -> float:
-        """Mean F1 over ``classes`` (names; default: the classes with true beats)."""
+        """Mean F1 over ``classes`` (names; default: the classes with true beats).
+
+        A class neither true nor predicted (F1 undefined) is left out of the mean; one with true beats never
+        predicted, or predicted but never true, counts as 0.
+        """
         if classes is None:
             chosen = self.support > 0
         else:
-            chosen = np.isin(np.array(self.class_names), classes)
-        return float(np.mean(np.nan_to_num(self.f1[chosen])))
+            chosen = np.isin(np.array(self.class_names), classes) & ~np.isnan(self.f1)
+        return float(np.mean(self.f1[chosen])) if chosen.any() else float("nan")
 
     def to_dict(self, **extra) -> dict:
         """A JSON-ready dict: accuracy, macro_f1, macro_f1_nsvf, per_class {name: {se, ppv, f1, support}}, confusion."""

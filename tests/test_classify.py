@@ -172,7 +172,8 @@ def test_class_report_scores():
     assert np.allclose(report.ppv[:3], [2 / 3, 1 / 2, 1])
     assert np.isnan(report.se[3]) and np.isnan(report.f1[4])
     assert report.macro_f1() == pytest.approx(np.mean([2 / 3, 1 / 2, 1]))
-    assert report.macro_f1(("N", "S", "V", "F")) == pytest.approx(np.mean([2 / 3, 1 / 2, 1, 0]))
+    assert report.macro_f1(("N", "S", "V", "F")) == pytest.approx(np.mean([2 / 3, 1 / 2, 1]))  # F: neither true nor predicted
+    assert class_report([0, 0, 3], [0, 0, 0]).macro_f1(("N", "S", "V", "F")) == pytest.approx(np.mean([0.8, 0]))
     with pytest.raises(ValueError, match="drop unlabelled beats"):
         class_report([0, -1], [0, 0])
 

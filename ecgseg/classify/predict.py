@@ -44,7 +44,7 @@ def check_segments(segments, input_length: int = 187, name: str = "beats") -> np
     return segments
 
 
-def predict_proba(model: KachueeNet, segments, *, logit_bias=None, batch_size: int = 4096,
+def predict_proba(model: KachueeNet, segments, *, logit_bias=None, batch_size: int = 1024,
                   threads: int | None = None) -> np.ndarray:
     """Class probabilities (n_beats, n_classes) float32 of beats (n_beats, input_length), in batches.
 

@@ -59,8 +59,8 @@ def split_validation(records, labels, val_fraction: float = 0.2, seed: int = 0, 
     """Choose whole records for validation so that each class is represented near ``val_fraction`` of its beats.
 
     Returns the sorted record names. Random draws of ``round(val_fraction * n_records)`` records (seeded) are
-    scored by the worst class share relative to ``val_fraction`` (too few or more than twice as many both count
-    against); the best draw wins.
+    scored by their worst class: r = (share of the class's beats drawn) / ``val_fraction``, counted as min(r, 1/r),
+    so too few and too many both count against; the best draw wins. Classes N, S, V, F only (Q is paced beats).
 
     Examples
     --------
