@@ -127,8 +127,8 @@ def load_beats(source) -> dict[str, np.ndarray]:
     name = str(source) if isinstance(source, (str, os.PathLike)) else "<stdin>"
     if isinstance(source, (bytes, bytearray)):
         source = io.BytesIO(source)
-    elif hasattr(source, "read") and not hasattr(source, "seek"):
-        source = io.BytesIO(source.read())  # np.load needs to seek; pipes cannot
+    elif hasattr(source, "read") and not (hasattr(source, "seekable") and source.seekable()):
+        source = io.BytesIO(source.read())  # np.load needs to seek; a pipe has .seek but cannot
     try:
         loaded = np.load(source, allow_pickle=False)
     except FileNotFoundError:
