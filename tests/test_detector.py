@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -174,20 +172,9 @@ def test_registered_for_detect_r_peaks_and_segment():
 # Real records -----------------------------------------------------------------------------------------------
 
 
-def _mitdb_dir() -> Path | None:
-    repo = Path(__file__).resolve().parents[1]
-    for candidate in (os.environ.get("ECGSEG_DATA"), repo.parent / "shared" / "data"):
-        if candidate and (Path(candidate) / "mitdb" / "100.hea").is_file():
-            return Path(candidate)
-    return None
-
-
 @pytest.fixture(scope="module")
-def mitdb():
-    found = _mitdb_dir()
-    if found is None:
-        pytest.skip("MIT-BIH records not found: set $ECGSEG_DATA or put them in ../shared/data/mitdb")
-    return found
+def mitdb(data_dir):
+    return data_dir
 
 
 def test_real_records_floor(mitdb):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import http.server
-import os
 import socket
 import sys
 import threading
@@ -24,8 +23,11 @@ from ecgseg.cli import cli
 from ecgseg.fetch import DATABASES, fetch, list_databases, parse_database
 from ecgseg.records import read_record
 
+from .conftest import find_data_dir
+
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("ECGSEG_DATA") or REPO.parent / "shared" / "data")
+# Absolute: the server folder holds symlinks to these files, and $ECGSEG_DATA may be relative (CI sets ../shared/data).
+SHARED = find_data_dir() or (REPO.parent / "shared" / "data").resolve()
 MITDB = SHARED / "mitdb"
 pytestmark = pytest.mark.skipif(not (MITDB / "SHA256SUMS.txt").is_file(), reason=f"MIT-BIH files not found in {MITDB}")
 

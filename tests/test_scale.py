@@ -7,7 +7,6 @@ synthetic records are written with wfdb into a temporary folder.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -36,11 +35,8 @@ def assert_same_beats(chunked, whole):
 
 
 @pytest.fixture(scope="module")
-def mitdb_dir() -> Path:
-    for candidate in (os.environ.get("ECGSEG_DATA"), REPO.parent / "shared" / "data"):
-        if candidate and (Path(candidate) / "mitdb" / "100.hea").is_file():
-            return Path(candidate).resolve()
-    pytest.skip("MIT-BIH records not found: set $ECGSEG_DATA or put them in ../shared/data/mitdb")
+def mitdb_dir(data_dir) -> Path:
+    return data_dir
 
 
 def synthetic_ecg(fs: float, seconds: float, seed: int = 0):
