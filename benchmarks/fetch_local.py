@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ecgseg.fetch import fetch  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-MITDB = Path(os.environ.get("ECGSEG_DATA") or REPO.parent / "shared" / "data") / "mitdb"
+MITDB = (Path(os.environ.get("ECGSEG_DATA") or REPO.parent / "shared" / "data") / "mitdb").resolve()  # symlinked into the served folder
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
