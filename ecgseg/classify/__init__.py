@@ -1,0 +1,23 @@
+"""The beat classifier: the only part of ecgseg that imports torch.
+
+:mod:`~ecgseg.classify.model` holds the network and the checkpoint format,
+:mod:`~ecgseg.classify.train` the training loop, :mod:`~ecgseg.classify.predict`
+batched inference. The weights trained on DS1 ship in ``weights/`` (see MODEL_CARD.md).
+
+Examples
+--------
+>>> import numpy as np
+>>> from ecgseg.classify import load_checkpoint, predict_proba
+>>> model, checkpoint = load_checkpoint()
+>>> predict_proba(model, np.zeros((2, 187), np.float32), logit_bias=checkpoint["logit_bias"]).shape
+(2, 5)
+"""
+
+from .model import CLASS_NAMES, DEFAULT_WEIGHTS, KachueeNet, ModelConfig, load_checkpoint, save_checkpoint
+from .predict import check_segments, predict_proba
+from .train import TrainConfig, TrainResult, train
+
+__all__ = [
+    "CLASS_NAMES", "DEFAULT_WEIGHTS", "KachueeNet", "ModelConfig", "load_checkpoint", "save_checkpoint",
+    "check_segments", "predict_proba", "TrainConfig", "TrainResult", "train",
+]
