@@ -387,7 +387,7 @@ def train_command(data, output, protocol, arch, context, balance, undersample_ra
 
 @cli.command("evaluate")
 @click.argument("data", type=click.Path(dir_okay=False))
-@click.option("--model", type=click.Path(dir_okay=False), default=None, help="Model file [default: the shipped DS1 weights].")
+@click.option("--model", type=click.Path(dir_okay=False), default=None, help="Model file [default: the shipped DS1 context model for an .npz with rr, else the waveform-only one].")
 @click.option("--protocol", type=click.Choice(["inter", "intra"]), default="inter", show_default=True,
               help="inter: score on DS2; intra: on the seeded random 20% of all beats.")
 @click.option("--test-fraction", type=float, default=None, help="intra: test share [default: the model's, else 0.2].")
@@ -442,7 +442,7 @@ def _format_classes(probabilities, fmt: str) -> bytes:
 
 @cli.command("classify")
 @click.argument("beats")
-@click.option("--model", type=click.Path(dir_okay=False), default=None, help="Model file [default: the shipped DS1 weights].")
+@click.option("--model", type=click.Path(dir_okay=False), default=None, help="Model file [default: the shipped DS1 context model for an .npz with rr, else the waveform-only one].")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "npy"]), default="table", show_default=True,
               help="table: tab-separated beat, class, probability; npy: the (n, 5) float32 probabilities.")
 @click.option("--batch-size", type=int, default=4096, show_default=True)
