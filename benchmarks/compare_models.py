@@ -2,6 +2,7 @@
 
     nice /work/venv/bin/python benchmarks/compare_models.py --data mitdb_ann.npz --pre-data mitdb_pre.npz \
         [--protocols inter,intra] [--archs kachuee,lstm-fcn,cnn-bilstm,cnn-mlp] [--epochs 3] [--save-dir DIR]
+    nice /work/venv/bin/python benchmarks/compare_models.py --data mitdb_ann.npz --pre-data mitdb_pre.npz --shipped-speed
 
 Both files come from ``ecgseg segment database mitdb --peaks annotations`` (``--pre-r-s 0.25`` for the second).
 Per architecture x {waveform, +rr, +pre-R, +rr+pre-R}: parameters, training seconds (1 torch thread), inference
@@ -49,6 +50,31 @@ def speed(net, checkpoint, segments, rr) -> float:
     return n / (time.perf_counter() - start)
 
 
+def shipped_speed(files, repeats: int = 3) -> None:
+    """Inference beats/s (2 threads, best of ``repeats``, interleaved) of the two shipped models on the DS2 beats."""
+    from ecgseg.classify.routing import DEFAULT_CONTEXT_WEIGHTS, choose_model
+
+    runs = {}
+    for label, arrays, weights in (("waveform kachuee_ds1.pt", files[False], None),
+                                   ("context context_ds1.pt", files[True], DEFAULT_CONTEXT_WEIGHTS)):
+        test = protocol_split(arrays["record"], arrays["labels"], "inter")[1]
+        subset = {**arrays, "segments": arrays["segments"][test], "rr": arrays["rr"][test]}
+        if weights is None:
+            subset.pop("rr")
+        net, checkpoint, rr, _ = choose_model(subset, None, label)
+        runs[label] = (net, checkpoint, subset["segments"], rr)
+    best = dict.fromkeys(runs, float("inf"))
+    for _ in range(repeats):
+        for label, (net, checkpoint, segments, rr) in runs.items():
+            start = time.perf_counter()
+            predict_beats(net, checkpoint, segments, rr, threads=2)
+            best[label] = min(best[label], time.perf_counter() - start)
+    base = best["waveform kachuee_ds1.pt"]
+    for label, seconds in best.items():
+        n = len(runs[label][2])
+        print(f"{label}: {n} DS2 beats in {seconds:.2f} s = {n / seconds:,.0f} beats/s ({seconds / base:.2f}x the waveform model)")
+
+
 def run(arrays, arch: str, context: str, protocol: str, args) -> dict:
     rr_all, model_config = context_inputs(arrays, context, ModelConfig(arch=arch))
     train_mask, test_mask = protocol_split(arrays["record"], arrays["labels"], protocol, seed=0)
@@ -90,10 +116,13 @@ def main():
     parser.add_argument("--intra-beats", type=int, default=8192, help="intra: beats per epoch")
     parser.add_argument("--save-dir", default=None, help="write the inter-patient checkpoints here")
     parser.add_argument("--json", default=None, help="append one JSON line per row here")
+    parser.add_argument("--shipped-speed", action="store_true", help="only time the two shipped models and exit")
     args = parser.parse_args()
     if args.save_dir:
         Path(args.save_dir).mkdir(parents=True, exist_ok=True)
     files = {False: load_beats(args.data), True: load_beats(args.pre_data)}
+    if args.shipped_speed:
+        return shipped_speed(files)
     print(f"# {args.epochs} epochs, N undersampled to {args.ratio:g} per other beat each epoch (intra: "
           f"{args.intra_beats} beats per epoch), batch {args.batch_size}, lr 0.002, seed 0, training on 1 torch thread, "
           f"inference on 2; pre-R data cut {float(files[True]['pre_r_s']):g} s before the R-peak, "

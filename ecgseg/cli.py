@@ -405,6 +405,7 @@ def evaluate_command(data, model, protocol, test_fraction, seed, as_json, no_cal
         arrays = _load_labelled(data)
         net, checkpoint, rr, note = choose_model(arrays, model, data)
         echo_err(note, note is None)
+        shipped = "context_ds1.pt" if rr is not None else "kachuee_ds1.pt"
         metadata = checkpoint.get("metadata", {})
         # the intra test beats are those the model's own split held out
         seed = metadata.get("train_config", {}).get("seed", 0) if seed is None else seed
@@ -418,9 +419,9 @@ def evaluate_command(data, model, protocol, test_fraction, seed, as_json, no_cal
         probabilities = predict_beats(net, checkpoint, arrays["segments"][test], None if rr is None else rr[test], name=data)
         report = class_report(arrays["labels"][test], probabilities.argmax(axis=1))
     if as_json:
-        click.echo(json.dumps(report.to_dict(protocol=protocol, model=str(model or "shipped"))))
+        click.echo(json.dumps(report.to_dict(protocol=protocol, model=str(model or f"shipped {shipped}"))))
     else:
-        click.echo(f"{protocol}-patient protocol, model {model or 'shipped (DS1)'}")
+        click.echo(f"{protocol}-patient protocol, model {model or f'shipped {shipped} (DS1)'}")
         click.echo(report.format_table())
 
 

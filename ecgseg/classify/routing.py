@@ -68,12 +68,14 @@ def choose_model(arrays: dict, model=None, name: str = "beats") -> tuple[BeatNet
     has_rr = "rr" in arrays
     note = None
     if model is None:
-        context_net, context_checkpoint = load_checkpoint(DEFAULT_CONTEXT_WEIGHTS)
-        if has_rr and abs(float(context_checkpoint.get("pre_r_s", 0.0)) - _pre_r_s(arrays)) < 1e-9:
-            model, (net, checkpoint) = DEFAULT_CONTEXT_WEIGHTS, (context_net, context_checkpoint)
+        # a plain .npy (the README's flow) never loads the context model
+        context = load_checkpoint(DEFAULT_CONTEXT_WEIGHTS) if has_rr else None
+        context_pre = None if context is None else float(context[1].get("pre_r_s", 0.0))
+        if context is not None and abs(context_pre - _pre_r_s(arrays)) < 1e-9:
+            model, (net, checkpoint) = DEFAULT_CONTEXT_WEIGHTS, context
         else:
-            why = "carries no R-R context (rr)" if not has_rr else (
-                f"was cut {_pre_r_s(arrays):g} s before the R-peak, not {context_checkpoint.get('pre_r_s', 0.0):g} s")
+            why = "carries no R-R context (rr)" if context is None else (
+                f"was cut {_pre_r_s(arrays):g} s before the R-peak, not {context_pre:g} s")
             note = f"note: {name} {why}; classifying with the waveform-only model"
             model = DEFAULT_WEIGHTS
             net, checkpoint = load_checkpoint(model)
