@@ -196,3 +196,21 @@ def test_shipped_weights_classify_real_beats(beats_100, weights):
     labelled = arrays["labels"] >= 0
     # record 100: 2,239 N beats of 2,273; a shipped model must call most of them N
     assert np.mean(predicted[labelled & (arrays["labels"] == 0)] == 0) > 0.9
+
+
+def test_cli_train_records_arch_and_context_and_classify_rebuilds_it(tmp_path):
+    segments, labels, rr = rr_task(64)
+    records = np.array(["101", "106", "100"])[np.arange(labels.size) % 3]  # DS1 records train, DS2 record 100 tests
+    data = tmp_path / "beats.npz"
+    np.savez(data, segments=segments, labels=labels.astype(np.int8), record=records, rr=rr, pre_r_s=np.float64(0.25))
+    model = tmp_path / "m.pt"
+    code, _, err = _run(["train", str(data), "-o", str(model), "--arch", "lstm-fcn", "--context", "rr", "--epochs", "2",
+                         "--validation", "beats", "--balance", "undersample", "--batch-size", "32", "-q"])
+    assert code == 0, err
+    net, checkpoint = load_checkpoint(model)
+    assert (checkpoint["arch"], checkpoint["inputs"], checkpoint["pre_r_s"]) == ("lstm-fcn", ["segments", "rr"], 0.25)
+    assert checkpoint["metadata"]["train_config"]["balance"] == "undersample"
+    code, out, err = _run(["classify", str(data), "--model", str(model), "--format", "npy", "-q"])
+    assert code == 0 and np.load(io.BytesIO(out)).shape == (labels.size, 5)
+    code, _, err = _run(["train", str(data), "-o", str(tmp_path / "x.pt"), "--context", "rr", "--arch", "resnet"])
+    assert code == 2 and "resnet" in err
