@@ -51,7 +51,7 @@ def predict_probabilities(arrays: dict, model: str | None = None) -> tuple[np.nd
         Beat arrays as in a ``.npz`` beat file (``segments``, ...; see
         :func:`ecgseg.database.beats_to_arrays`).
     model : str, optional
-        A model file; the shipped DS1 weights by default.
+        A model file; by default the shipped DS1 weights that ``ecgseg classify`` would pick.
 
     Examples
     --------
@@ -59,14 +59,15 @@ def predict_probabilities(arrays: dict, model: str | None = None) -> tuple[np.nd
     >>> probabilities.shape, sorted(about)
     ((2, 5), ['logit biases', 'model', 'trained with', 'validation macro-F1'])
     """
-    from .classify import check_segments, load_checkpoint, predict_proba
+    from .classify.routing import choose_model, predict_beats
 
-    net, checkpoint = load_checkpoint(model)
-    segments = check_segments(arrays["segments"], checkpoint["input_length"], "beats")
-    probabilities = predict_proba(net, segments, logit_bias=checkpoint["logit_bias"])
+    # The same choice as `ecgseg classify`: the shipped context model for beats with rr cut its way, else waveform-only.
+    net, checkpoint, rr, _ = choose_model(arrays, model, name="beats")
+    probabilities = predict_beats(net, checkpoint, arrays["segments"], rr)
     metadata = checkpoint.get("metadata", {})
+    shipped = "context (R-R + pre-R)" if rr is not None else "waveform-only"
     about = {
-        "model": str(model) if model else "shipped weights (trained on DS1, see the model card)",
+        "model": str(model) if model else f"shipped {shipped} weights (trained on DS1, see the model card)",
         "trained with": f"{metadata.get('protocol', '?')}-patient protocol, {metadata.get('n_train_beats', '?')} beats",
         "validation macro-F1": str(metadata.get("val_macro_f1_calibrated", metadata.get("val_macro_f1", "?"))),
         "logit biases": " ".join(f"{c} {float(b):+.2f}" for c, b in zip(checkpoint.get("class_names", AAMI_CLASSES), checkpoint["logit_bias"])),

@@ -1,4 +1,4 @@
-"""The beat classifier network (Kachuee, Fazeli & Sarrafzadeh 2018) and its checkpoint format.
+"""The beat classifier networks (Kachuee, Fazeli & Sarrafzadeh 2018 and three others) and their checkpoint format.
 
 A checkpoint is a plain dict that carries everything needed to rebuild the
 model: its config, the state dict, the class names, the input length, the
@@ -18,7 +18,8 @@ from torch import nn
 
 from ..labels import AAMI_CLASSES
 
-__all__ = ["ModelConfig", "KachueeNet", "save_checkpoint", "load_checkpoint", "DEFAULT_WEIGHTS", "CLASS_NAMES"]
+__all__ = ["ModelConfig", "BeatNet", "KachueeNet", "LstmFcnNet", "CnnBiLstmNet", "CnnMlpNet", "ARCHS", "build_model",
+           "save_checkpoint", "load_checkpoint", "DEFAULT_WEIGHTS", "CLASS_NAMES"]
 
 CLASS_NAMES = AAMI_CLASSES
 
@@ -28,8 +29,10 @@ DEFAULT_WEIGHTS = Path(__file__).parent / "weights" / "kachuee_ds1.pt"
 
 @dataclass
 class ModelConfig:
-    """Shape of the network. ``n_extra`` extra per-beat features (e.g. R-R intervals) join the flattened convolution
-    output before the dense layers; 0 keeps the paper's waveform-only network."""
+    """Shape of the network. ``arch`` names one of :data:`ARCHS`; ``n_extra`` per-beat context features (the R-R
+    features of :mod:`ecgseg.rhythm`) join the convolution output before the dense layers (0: waveform only).
+    ``pre_r_s`` records where the segments the model was trained on start (seconds before the R-peak), so a beat file
+    cut otherwise is refused. The remaining fields size the Kachuee network; the others have fixed seed sizes."""
 
     input_length: int = 187
     n_classes: int = 5
@@ -40,6 +43,50 @@ class ModelConfig:
     pool_stride: int = 2
     hidden: int = 32
     n_extra: int = 0
+    arch: str = "kachuee"
+    pre_r_s: float = 0.0
+
+
+class BeatNet(nn.Module):
+    """Base of the beat networks: ``features`` (waveform -> vector), then the context, then ``head``.
+
+    The context (R-R features, all positive seconds or ratios) enters log-scaled and standardized with the
+    training beats' mean and spread, which live in buffers and so travel in the state dict.
+    """
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        if config.n_extra:
+            self.register_buffer("extra_mean", torch.zeros(config.n_extra))
+            self.register_buffer("extra_std", torch.ones(config.n_extra))
+
+    def fit_context(self, extra) -> None:
+        """Set the context standardization from the training beats' features (n, n_extra)."""
+        logged = self._log(torch.as_tensor(extra, dtype=torch.float32))
+        self.extra_mean.copy_(logged.mean(0))
+        self.extra_std.copy_(logged.std(0).clamp(min=1e-3))
+
+    @staticmethod
+    def _log(extra: torch.Tensor) -> torch.Tensor:
+        return torch.log(extra.clamp(min=1e-3))  # rr_features gives 0 s only for records of one beat
+
+    def forward(self, segments: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits (batch, n_classes) of beats (batch, input_length) and, if configured, context (batch, n_extra)."""
+        x = self.features(segments.unsqueeze(1))
+        if self.config.n_extra:
+            if extra is None:
+                raise ValueError(f"this {self.config.arch} model needs {self.config.n_extra} R-R context features per beat")
+            x = torch.cat([x, (self._log(extra) - self.extra_mean) / self.extra_std], dim=1)
+        return self.head(x)
+
+
+def _pooled_length(length: int, n: int, size: int, stride: int, config: ModelConfig) -> int:
+    for _ in range(n):
+        length = (length - size) // stride + 1
+    if length < 1:
+        raise ValueError(f"input_length {config.input_length} is too short for the {config.arch} network's pooling")
+    return length
 
 
 class ResidualBlock(nn.Module):
@@ -58,7 +105,7 @@ class ResidualBlock(nn.Module):
         return torch.relu(self.pool(x + y))  # (batch, channels, (length - pool) // stride + 1)
 
 
-class KachueeNet(nn.Module):
+class KachueeNet(BeatNet):
     """Conv1D(32, 5), five residual blocks, FC(32) - ReLU - FC(32) - FC(5): about 55k parameters at 187 samples.
 
     Examples
@@ -71,31 +118,131 @@ class KachueeNet(nn.Module):
     """
 
     def __init__(self, config: ModelConfig):
-        super().__init__()
-        self.config = config
+        super().__init__(config)
         c = config.channels
         self.stem = nn.Conv1d(1, c, config.kernel_size, padding=config.kernel_size // 2)
         self.blocks = nn.Sequential(*[ResidualBlock(config) for _ in range(config.n_blocks)])
-        length = config.input_length
-        for _ in range(config.n_blocks):
-            length = (length - config.pool_size) // config.pool_stride + 1
-        if length < 1:
-            raise ValueError(f"input_length {config.input_length} is too short for {config.n_blocks} pooling blocks")
+        length = _pooled_length(config.input_length, config.n_blocks, config.pool_size, config.pool_stride, config)
         self.fc1 = nn.Linear(c * length + config.n_extra, config.hidden)
         self.fc2 = nn.Linear(config.hidden, config.hidden)
         self.out = nn.Linear(config.hidden, config.n_classes)
 
-    def forward(self, segments: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
-        """Logits (batch, n_classes) of beats (batch, input_length) and, if configured, extra features (batch, n_extra)."""
-        x = self.blocks(self.stem(segments.unsqueeze(1)))  # (batch, channels, 2) at 187 samples
-        x = x.flatten(1)
-        if self.config.n_extra:
-            x = torch.cat([x, extra], dim=1)
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.blocks(self.stem(x)).flatten(1)  # (batch, channels * 2) at 187 samples
+
+    def head(self, x: torch.Tensor) -> torch.Tensor:
         # the paper has no activation between the last two dense layers
         return self.out(self.fc2(torch.relu(self.fc1(x))))
 
 
-def save_checkpoint(path: str | os.PathLike, model: KachueeNet, *, metadata: dict | None = None,
+def _conv_bn(c_in: int, c_out: int, k: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv1d(c_in, c_out, k, padding=k // 2, bias=False), nn.BatchNorm1d(c_out), nn.ReLU())
+
+
+class LstmFcnNet(BeatNet):
+    """LSTM-FCN (Karim et al. 2017) at half the paper's widths: a fully convolutional branch (Conv 64-128-64, kernels
+    8-5-3, batch norm, global average pooling) beside an LSTM(8) that reads the beat as one time step of
+    ``input_length`` values (the paper's dimension shuffle), dropout 0.8, then FC(5). About 72k parameters.
+
+    Examples
+    --------
+    >>> LstmFcnNet(ModelConfig(arch="lstm-fcn"))(torch.zeros(3, 187)).shape
+    torch.Size([3, 5])
+    """
+
+    widths = (64, 128, 64)
+    lstm_hidden = 8
+
+    def __init__(self, config: ModelConfig):
+        super().__init__(config)
+        a, b, c = self.widths
+        self.fcn = nn.Sequential(_conv_bn(1, a, 8), _conv_bn(a, b, 5), _conv_bn(b, c, 3), nn.AdaptiveAvgPool1d(1))
+        self.lstm = nn.LSTM(config.input_length, self.lstm_hidden, batch_first=True)
+        self.dropout = nn.Dropout(0.8)
+        self.out = nn.Linear(c + self.lstm_hidden + config.n_extra, config.n_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        _, (h, _) = self.lstm(x)  # x (batch, 1, length): one step of `length` features
+        return torch.cat([self.fcn(x).flatten(1), self.dropout(h[-1])], dim=1)
+
+    def head(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(x)
+
+
+class CnnBiLstmNet(BeatNet):
+    """Conv1D 64-128-128 (kernel 5, batch norm, max-pool 2 after each), a bidirectional LSTM(64) over the pooled
+    sequence (its last states both ways), FC(64) - ReLU - dropout 0.5 - FC(5). About 240k parameters.
+
+    Examples
+    --------
+    >>> CnnBiLstmNet(ModelConfig(arch="cnn-bilstm"))(torch.zeros(3, 187)).shape
+    torch.Size([3, 5])
+    """
+
+    def __init__(self, config: ModelConfig):
+        super().__init__(config)
+        self.conv = nn.Sequential(_conv_bn(1, 64, 5), nn.MaxPool1d(2), _conv_bn(64, 128, 5), nn.MaxPool1d(2),
+                                  _conv_bn(128, 128, 5), nn.MaxPool1d(2))
+        _pooled_length(config.input_length, 3, 2, 2, config)
+        self.lstm = nn.LSTM(128, 64, batch_first=True, bidirectional=True)
+        self.fc = nn.Linear(2 * 64 + config.n_extra, 64)
+        self.dropout = nn.Dropout(0.5)
+        self.out = nn.Linear(64, config.n_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        _, (h, _) = self.lstm(self.conv(x).transpose(1, 2))  # (batch, length / 8, 128) -> h (2, batch, 64)
+        return torch.cat([h[0], h[1]], dim=1)
+
+    def head(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.dropout(torch.relu(self.fc(x))))
+
+
+class CnnMlpNet(BeatNet):
+    """Four Conv1D (16-32-32-32, kernel 5, ReLU, max-pool 2) and four dense layers (128-64-32-5). About 70k parameters.
+
+    Examples
+    --------
+    >>> CnnMlpNet(ModelConfig(arch="cnn-mlp"))(torch.zeros(3, 187)).shape
+    torch.Size([3, 5])
+    """
+
+    def __init__(self, config: ModelConfig):
+        super().__init__(config)
+        layers, c_in = [], 1
+        for c_out in (16, 32, 32, 32):
+            layers += [nn.Conv1d(c_in, c_out, 5, padding=2), nn.ReLU(), nn.MaxPool1d(2)]
+            c_in = c_out
+        self.conv = nn.Sequential(*layers)
+        length = _pooled_length(config.input_length, 4, 2, 2, config)
+        self.mlp = nn.Sequential(nn.Linear(32 * length + config.n_extra, 128), nn.ReLU(), nn.Dropout(0.3),
+                                 nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 32), nn.ReLU(),
+                                 nn.Linear(32, config.n_classes))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x).flatten(1)
+
+    def head(self, x: torch.Tensor) -> torch.Tensor:
+        return self.mlp(x)
+
+
+#: The architectures ``ecgseg train --arch`` offers, by name.
+ARCHS = {"kachuee": KachueeNet, "lstm-fcn": LstmFcnNet, "cnn-bilstm": CnnBiLstmNet, "cnn-mlp": CnnMlpNet}
+
+
+def build_model(config: ModelConfig) -> BeatNet:
+    """The network ``config.arch`` names, freshly initialised.
+
+    Examples
+    --------
+    >>> type(build_model(ModelConfig(arch="cnn-mlp"))).__name__
+    'CnnMlpNet'
+    """
+    if config.arch not in ARCHS:
+        raise ValueError(f"unknown architecture {config.arch!r}; choose one of {', '.join(ARCHS)}")
+    return ARCHS[config.arch](config)
+
+
+def save_checkpoint(path: str | os.PathLike, model: BeatNet, *, metadata: dict | None = None,
                     logit_bias=None) -> None:
     """Write the model with its config, class names, input length, metadata and logit biases, atomically."""
     import io
@@ -109,7 +256,9 @@ def save_checkpoint(path: str | os.PathLike, model: KachueeNet, *, metadata: dic
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "class_names": list(CLASS_NAMES[: model.config.n_classes]),
         "input_length": model.config.input_length,
-        "inputs": ["segments"] + (["extra"] if model.config.n_extra else []),
+        "arch": model.config.arch,
+        "inputs": ["segments"] + (["rr"] if model.config.n_extra else []),
+        "pre_r_s": float(model.config.pre_r_s),
         "logit_bias": bias,
         "metadata": metadata or {},
     }
@@ -118,7 +267,7 @@ def save_checkpoint(path: str | os.PathLike, model: KachueeNet, *, metadata: dic
     write_atomic(path, buffer.getvalue())
 
 
-def load_checkpoint(path: str | os.PathLike | None = None) -> tuple[KachueeNet, dict]:
+def load_checkpoint(path: str | os.PathLike | None = None) -> tuple[BeatNet, dict]:
     """Rebuild a model from a checkpoint (the shipped weights when ``path`` is None), in eval mode.
 
     Returns the model and the checkpoint dict (with ``class_names``, ``logit_bias``, ``metadata``).
@@ -154,10 +303,12 @@ def load_checkpoint(path: str | os.PathLike | None = None) -> tuple[KachueeNet, 
             f"{path} classifies into {config.n_classes} classes {names}, not the 5 AAMI classes {list(CLASS_NAMES)}; "
             "retrain it with `ecgseg train`"
         )
-    model = KachueeNet(config)
+    model = build_model(config)
     try:
         model.load_state_dict(checkpoint["state_dict"])
     except RuntimeError as error:
         raise ValueError(f"{path}: weights do not match the network in its config ({str(error).splitlines()[0]})") from None
     checkpoint.setdefault("logit_bias", torch.zeros(config.n_classes))
+    checkpoint.setdefault("arch", config.arch)  # checkpoints written before the other architectures
+    checkpoint.setdefault("pre_r_s", config.pre_r_s)
     return model.eval(), checkpoint

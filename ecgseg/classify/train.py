@@ -1,10 +1,12 @@
-"""Training: a plain function, seeded and CPU-only, with a patient-wise validation split for early stopping.
+"""Training: a plain function, seeded and CPU-only, any architecture of :data:`~ecgseg.classify.model.ARCHS`, with
+or without R-R context, and a patient-wise model selection.
 
-The model kept is the epoch with the best validation macro-F1 (N, S, V, F). After
-training, per-class logit biases are tuned on the same validation beats to
-maximise that macro-F1 (prior calibration: the class shares of unseen patients
-differ from the training mix); they are stored in the checkpoint and applied at
-inference.
+With ``validation="patient"`` a few whole records are held out and the model kept is the epoch with the best
+validation macro-F1 (N, S, V, F); per-class logit biases are then tuned on the same beats to maximise that
+macro-F1 (prior calibration: the class shares of unseen patients differ from the training mix); they are stored in
+the checkpoint and applied at inference. With ``validation="folds"`` the records are split into k patient-wise folds
+instead: k models give out-of-fold predictions of every training beat at every epoch, the epoch count and the
+biases are chosen on those, and one model is then trained on all beats for that many epochs.
 """
 
 from __future__ import annotations
@@ -19,16 +21,27 @@ import torch
 import torch.nn.functional as F
 
 from ..evaluate import INTER_CLASSES, class_report
-from .model import CLASS_NAMES, KachueeNet, ModelConfig
+from .model import CLASS_NAMES, BeatNet, ModelConfig, build_model
 from .predict import check_segments
 
-__all__ = ["TrainConfig", "TrainResult", "train", "split_validation", "calibrate_bias", "augment"]
+__all__ = ["TrainConfig", "TrainResult", "train", "split_validation", "patient_folds", "calibrate_bias", "augment",
+           "BALANCE", "VALIDATION"]
+
+#: Class-imbalance options (see :class:`TrainConfig`).
+BALANCE = ("none", "weighted", "sampler", "sqrt-sampler", "undersample")
+#: Model-selection options (see :class:`TrainConfig`).
+VALIDATION = ("patient", "folds", "beats")
 
 
 @dataclass
 class TrainConfig:
-    """Training choices. ``balance``: ``weighted`` (loss weights ~ 1/sqrt(class share)), ``sampler`` (class-balanced
-    batches drawn with replacement), or ``none``. ``validation``: ``patient`` (hold out whole records) or ``beats``."""
+    """Training choices.
+
+    ``balance``: ``weighted`` (loss weights ~ 1/sqrt(class share)), ``sampler`` (class-balanced batches: every class
+    drawn equally often, with replacement), ``sqrt-sampler`` (weighted random sampling, beats drawn with probability ~
+    1/sqrt(their class share)), ``undersample`` (each epoch a fresh random subset of N beats, at most
+    ``undersample_ratio`` times the other beats), or ``none``. ``validation``: ``patient`` (hold out whole records),
+    ``folds`` (``folds`` patient-wise folds, out-of-fold selection, then a final model on all beats) or ``beats``."""
 
     epochs: int = 20
     batch_size: int = 128
@@ -38,6 +51,8 @@ class TrainConfig:
     augment: bool = True
     patience: int = 5
     validation: str = "patient"
+    folds: int = 4
+    undersample_ratio: float = 2.0
     val_fraction: float = 0.2
     epoch_beats: int | None = None  # beats drawn per epoch (None: all training beats once)
     calibrate: bool = True
@@ -48,7 +63,7 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
-    model: KachueeNet
+    model: BeatNet
     logit_bias: np.ndarray
     history: list[dict]
     val_records: list[str]
@@ -89,6 +104,38 @@ def split_validation(records, labels, val_fraction: float = 0.2, seed: int = 0, 
     return sorted(names[best].tolist())
 
 
+def patient_folds(records, labels, k: int = 4, seed: int = 0, n_draws: int = 300) -> list[list[str]]:
+    """Split the records into ``k`` patient-wise folds in which each class has near 1/k of its beats.
+
+    Seeded random assignments (equal numbers of records per fold) are scored as in :func:`split_validation` by the
+    worst class over all folds; the best draw wins. Returns ``k`` sorted lists of record names.
+
+    Examples
+    --------
+    >>> recs = np.repeat(np.array(list("abcdef")), 4); labs = np.tile([0, 0, 1, 2], 6)
+    >>> folds = patient_folds(recs, labs, 3)
+    >>> sorted(sum(folds, [])) == list("abcdef"), [len(f) for f in folds]
+    (True, [2, 2, 2])
+    """
+    records = np.asarray(records).astype(str)
+    names, index = np.unique(records, return_inverse=True)
+    if not 2 <= k <= names.size:
+        raise ValueError(f"{k} patient-wise folds need at least {k} records, and k >= 2; the beats hold {names.size}")
+    counts = np.zeros((names.size, len(CLASS_NAMES)))
+    np.add.at(counts, (index, np.asarray(labels)), 1)
+    totals = counts.sum(axis=0)
+    present = (totals > 0) & np.isin(np.array(CLASS_NAMES), INTER_CLASSES)
+    rng = np.random.default_rng(seed)
+    best, best_score = None, -np.inf
+    for _ in range(n_draws):
+        fold_of = rng.permutation(names.size) % k
+        share = np.stack([counts[fold_of == f].sum(axis=0)[present] for f in range(k)]) / totals[present] * k
+        score = np.min(np.minimum(share, 1 / np.maximum(share, 1e-9)))
+        if score > best_score:
+            best, best_score = fold_of, score
+    return [sorted(names[best == f].tolist()) for f in range(k)]
+
+
 def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Random amplitude scale and offset, time stretch (+-10%, as a different heart rate) and noise, per beat.
 
@@ -109,19 +156,30 @@ def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 
 def _batches(labels: np.ndarray, config: TrainConfig, rng: np.random.Generator):
-    """Index batches for one epoch: a shuffle, or class-balanced draws with replacement."""
+    """Index batches for one epoch: a shuffle, class-balanced or weighted draws with replacement, or N undersampled."""
     n = labels.size if config.epoch_beats is None else config.epoch_beats
+    counts = np.bincount(labels, minlength=len(CLASS_NAMES))
     if config.balance == "sampler":
-        present = np.flatnonzero(np.bincount(labels, minlength=len(CLASS_NAMES)))
+        present = np.flatnonzero(counts)
         by_class = [np.flatnonzero(labels == c) for c in present]
         picks = rng.integers(0, present.size, n)
         order = np.empty(n, dtype=np.int64)
         for k, members in enumerate(by_class):
             where = picks == k
             order[where] = members[rng.integers(0, members.size, np.count_nonzero(where))]
-    else:
+    elif config.balance == "sqrt-sampler":
+        weight = 1 / np.sqrt(counts[labels])
+        order = rng.choice(labels.size, n, replace=True, p=weight / weight.sum())
+    elif config.balance == "undersample":
+        normal = np.flatnonzero(labels == 0)
+        others = np.flatnonzero(labels != 0)
+        keep = min(normal.size, int(config.undersample_ratio * max(others.size, 1)))
+        order = rng.permutation(np.concatenate([rng.choice(normal, keep, replace=False), others]))[:n]
+    elif config.balance in ("none", "weighted"):
         order = rng.permutation(labels.size)[:n] if n <= labels.size else rng.integers(0, labels.size, n)
-    return [order[i : i + config.batch_size] for i in range(0, n, config.batch_size)]
+    else:
+        raise ValueError(f"unknown balance {config.balance!r}; use one of {', '.join(BALANCE)}")
+    return [order[i : i + config.batch_size] for i in range(0, order.size, config.batch_size)]
 
 
 def _class_weights(labels: np.ndarray, balance: str) -> torch.Tensor | None:
@@ -134,11 +192,13 @@ def _class_weights(labels: np.ndarray, balance: str) -> torch.Tensor | None:
     return torch.tensor(weights, dtype=torch.float32)
 
 
-def _logits(model: KachueeNet, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+def _logits(model: BeatNet, x: np.ndarray, rr: np.ndarray | None = None, batch_size: int = 4096) -> np.ndarray:
     model.eval()
     with torch.inference_mode():
         t = torch.from_numpy(x)
-        out = torch.cat([model(t[i : i + batch_size]) for i in range(0, len(t), batch_size)])
+        r = None if rr is None else torch.from_numpy(rr)
+        out = torch.cat([model(t[i : i + batch_size], None if r is None else r[i : i + batch_size])
+                         for i in range(0, len(t), batch_size)])
     model.train()
     return out.numpy()
 
@@ -179,122 +239,191 @@ def calibrate_bias(logits: np.ndarray, labels: np.ndarray, grid=np.linspace(-4, 
 
 
 def train(segments, labels, records=None, config: TrainConfig | None = None,
-          progress: Callable[[dict], None] | None = None) -> TrainResult:
-    """Train the beat classifier on labelled beats.
+          progress: Callable[[dict], None] | None = None, rr=None) -> TrainResult:
+    """Train a beat classifier on labelled beats.
 
     Parameters
     ----------
-    segments : array (n_beats, 187) float32
+    segments : array (n_beats, input_length) float32
     labels : array (n_beats,) int
         AAMI class indices 0-4 (N S V F Q); beats labelled -1 are dropped.
     records : array (n_beats,) str, optional
-        Record (patient) of each beat; needed for ``config.validation == "patient"``.
+        Record (patient) of each beat; needed for ``config.validation`` ``patient`` and ``folds``.
     config : TrainConfig
+        ``config.model`` chooses the architecture; its ``n_extra`` is set from ``rr``.
     progress : callable, optional
-        Called after each epoch with a dict (epoch, loss, val_macro_f1, seconds, best).
+        Called after each epoch with a dict (epoch, loss, val_macro_f1, seconds, best, and fold with ``folds``).
+    rr : array (n_beats, n_features) float32, optional
+        Rhythm context of each beat (the ``rr`` array of a beat file): given, the model takes it as input.
 
     Returns
     -------
     TrainResult
-        The model of the best validation epoch (eval mode), its logit biases, the per-epoch history, the
-        validation records, and metadata for the checkpoint.
+        The selected model (eval mode), its logit biases, the per-epoch history, the validation records, and
+        metadata for the checkpoint.
 
     Examples
     --------
     >>> rng = np.random.default_rng(0); y = np.repeat([0, 2], 64)
     >>> x = (rng.normal(0, 0.05, (128, 187)) + np.where(y[:, None] == 2, 0.5, 0.0)).astype(np.float32)
-    >>> result = train(x, y, config=TrainConfig(epochs=3, batch_size=16, validation="beats", augment=False))
+    >>> result = train(x, y, config=TrainConfig(epochs=3, batch_size=16, lr=3e-3, validation="beats", augment=False))
     >>> result.history[-1]["val_macro_f1"] > 0.9
     True
     """
+    from dataclasses import replace
+
     config = config or TrainConfig()
     segments = check_segments(segments, config.model.input_length, "training beats")
     labels = np.asarray(labels).astype(np.int64)
     if labels.shape != (segments.shape[0],):
         raise ValueError(f"{labels.size} labels for {segments.shape[0]} beats; pass one label per beat")
+    if rr is not None:
+        rr = np.ascontiguousarray(rr, dtype=np.float32)
+        if rr.ndim != 2 or rr.shape[0] != segments.shape[0] or not np.isfinite(rr).all():
+            raise ValueError(f"rr has shape {rr.shape}; pass finite (n_beats={segments.shape[0]}, n_features) R-R features")
+        config = replace(config, model=replace(config.model, n_extra=rr.shape[1]))
+    elif config.model.n_extra:
+        raise ValueError(f"config.model.n_extra is {config.model.n_extra} but no rr was given; pass rr= or n_extra=0")
     keep = labels >= 0
     if records is not None:
         records = np.asarray(records).astype(str)[keep]
     segments, labels = segments[keep], labels[keep]
+    rr = None if rr is None else rr[keep]
     if labels.size == 0 or labels.max() >= config.model.n_classes:
         raise ValueError(f"training labels must be class indices 0..{config.model.n_classes - 1} with at least one beat")
+    if config.balance not in BALANCE:
+        raise ValueError(f"unknown balance {config.balance!r}; use one of {', '.join(BALANCE)}")
 
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(config.threads)
     try:
-        return _train(segments, labels, records, config, progress)
+        return _train(segments, labels, records, rr, config, progress)
     finally:
         torch.set_num_threads(previous_threads)
 
 
-def _train(segments, labels, records, config: TrainConfig, progress) -> TrainResult:
-    torch.manual_seed(config.seed)
-    rng = np.random.default_rng(config.seed)
-    generator = torch.Generator().manual_seed(config.seed)
+def _take(arrays, mask):
+    return [None if a is None else a[mask] for a in arrays]
 
-    if config.validation == "patient":
-        if records is None:
-            raise ValueError("validation='patient' needs the record of each beat; pass records= or validation='beats'")
-        val_records = split_validation(records, labels, config.val_fraction, config.seed)
-        is_val = np.isin(records, val_records)
-    elif config.validation == "beats":
-        val_records = []
-        is_val = rng.random(labels.size) < config.val_fraction
-    else:
-        raise ValueError(f"unknown validation {config.validation!r}; use 'patient' or 'beats'")
-    x_train, y_train = segments[~is_val], labels[~is_val]
-    x_val, y_val = segments[is_val], labels[is_val]
 
-    model = KachueeNet(config.model)
+def _fit(config: TrainConfig, train_set, val_set, progress, *, epochs: int, select: bool, fold=None):
+    """Train one model for up to ``epochs`` epochs (cosine over ``config.epochs``).
+
+    ``train_set``/``val_set`` are (segments, rr or None, labels). With ``select`` the best validation epoch is
+    kept and patience applies; otherwise the last epoch is kept. Returns the model, the history and the
+    validation logits of every epoch.
+    """
+    x_train, rr_train, y_train = train_set
+    x_val, rr_val, y_val = val_set
+    seed = config.seed if fold is None else config.seed + 1000 * (fold + 1)
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    generator = torch.Generator().manual_seed(seed)
+    model = build_model(config.model)
+    if rr_train is not None:
+        model.fit_context(rr_train)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
     weights = _class_weights(y_train, config.balance)
-    x_train_t, y_train_t = torch.from_numpy(x_train), torch.from_numpy(y_train)
+    x_t, y_t = torch.from_numpy(x_train), torch.from_numpy(y_train)
+    r_t = None if rr_train is None else torch.from_numpy(rr_train)
 
-    history, best_state, best_score, since_best = [], None, -1.0, 0
-    for epoch in range(1, config.epochs + 1):
+    history, val_logits, best_state, best_score, since_best = [], [], None, -1.0, 0
+    for epoch in range(1, epochs + 1):
         started = time.perf_counter()
         model.train()
         total, count = 0.0, 0
         for batch in _batches(y_train, config, rng):
-            xb = x_train_t[batch]
+            xb = x_t[batch]
             if config.augment:
                 xb = augment(xb, generator)
-            loss = F.cross_entropy(model(xb), y_train_t[batch], weight=weights)
+            loss = F.cross_entropy(model(xb, None if r_t is None else r_t[batch]), y_t[batch], weight=weights)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             total += loss.item() * len(batch)
             count += len(batch)
         scheduler.step()
-        score = _score(_logits(model, x_val), y_val)
-        improved = score > best_score
-        if improved:
-            best_score, best_state, since_best = score, copy.deepcopy(model.state_dict()), 0
+        score, improved = float("nan"), False
+        if y_val.size:
+            val_logits.append(_logits(model, x_val, rr_val))
+            score = _score(val_logits[-1], y_val)
+            improved = score > best_score
+        if improved or not select:
+            best_score, best_state, since_best = max(score, best_score), copy.deepcopy(model.state_dict()), 0
         else:
             since_best += 1
         record = {"epoch": epoch, "loss": round(total / count, 5), "val_macro_f1": round(score, 4),
                   "seconds": round(time.perf_counter() - started, 1), "best": improved}
+        if fold is not None:
+            record["fold"] = fold
         history.append(record)
         if progress is not None:
             progress(record)
-        if since_best >= config.patience:
+        if select and since_best >= config.patience:
             break
-
     model.load_state_dict(best_state)
-    model.eval()
-    val_logits = _logits(model, x_val)
-    bias = calibrate_bias(val_logits, y_val) if config.calibrate else np.zeros(config.model.n_classes)
+    return model.eval(), history, val_logits
+
+
+def _train(segments, labels, records, rr, config: TrainConfig, progress) -> TrainResult:
+    rng = np.random.default_rng(config.seed)
+    everything = (segments, rr, labels)
+    if config.validation == "folds":
+        if records is None:
+            raise ValueError("validation='folds' needs the record of each beat; pass records= or validation='beats'")
+        folds = patient_folds(records, labels, config.folds, config.seed)
+        oof = [np.zeros((labels.size, config.model.n_classes), np.float32) for _ in range(config.epochs)]
+        history = []
+        for f, fold_records in enumerate(folds):
+            held = np.isin(records, fold_records)
+            _, fold_history, logits = _fit(config, _take(everything, ~held), _take(everything, held), progress,
+                                           epochs=config.epochs, select=False, fold=f)
+            history += fold_history
+            for e, epoch_logits in enumerate(logits):
+                oof[e][held] = epoch_logits
+        scores = [_score(o, labels) for o in oof]
+        best_epoch = int(np.argmax(scores)) + 1
+        bias = calibrate_bias(oof[best_epoch - 1], labels) if config.calibrate else np.zeros(config.model.n_classes)
+        empty = (segments[:0], None if rr is None else rr[:0], labels[:0])
+        model, final_history, _ = _fit(config, everything, empty, progress, epochs=best_epoch, select=False)
+        history += final_history
+        val_records, best_score = [], scores[best_epoch - 1]
+        val_labels, val_logits = labels, oof[best_epoch - 1]
+        n_train, n_val = labels.size, labels.size
+        extra = {"folds": folds, "oof_macro_f1_by_epoch": [round(v, 4) for v in scores]}
+    else:
+        if config.validation == "patient":
+            if records is None:
+                raise ValueError("validation='patient' needs the record of each beat; pass records= or validation='beats'")
+            val_records = split_validation(records, labels, config.val_fraction, config.seed)
+            is_val = np.isin(records, val_records)
+        elif config.validation == "beats":
+            val_records = []
+            is_val = rng.random(labels.size) < config.val_fraction
+        else:
+            raise ValueError(f"unknown validation {config.validation!r}; use one of {', '.join(VALIDATION)}")
+        model, history, _ = _fit(config, _take(everything, ~is_val), _take(everything, is_val), progress,
+                                 epochs=config.epochs, select=True)
+        best_epoch = int(max(history, key=lambda h: h["val_macro_f1"])["epoch"])
+        best_score = max(h["val_macro_f1"] for h in history)
+        val_labels = labels[is_val]
+        val_logits = _logits(model, segments[is_val], None if rr is None else rr[is_val])
+        bias = calibrate_bias(val_logits, val_labels) if config.calibrate else np.zeros(config.model.n_classes)
+        n_train, n_val = int(np.count_nonzero(~is_val)), int(np.count_nonzero(is_val))
+        extra = {}
+    train_labels = labels if config.validation == "folds" else labels[~is_val]
     metadata = {
         "train_config": {k: v for k, v in asdict(config).items() if k != "model"},
-        "n_train_beats": int(y_train.size),
-        "n_val_beats": int(y_val.size),
-        "train_class_counts": np.bincount(y_train, minlength=len(CLASS_NAMES)).tolist(),
+        "n_train_beats": n_train,
+        "n_val_beats": n_val,
+        "train_class_counts": np.bincount(train_labels, minlength=len(CLASS_NAMES)).tolist(),
         "val_records": val_records,
-        "best_epoch": int(max(history, key=lambda h: h["val_macro_f1"])["epoch"]),
-        "val_macro_f1": round(best_score, 4),
-        "val_macro_f1_calibrated": round(_score(val_logits, y_val, bias), 4),
+        "best_epoch": best_epoch,
+        "val_macro_f1": round(float(best_score), 4),
+        "val_macro_f1_calibrated": round(_score(val_logits, val_labels, bias), 4),
         "torch": str(torch.__version__),
+        **extra,
     }
     return TrainResult(model=model, logit_bias=bias.astype(np.float32), history=history,
                        val_records=val_records, metadata=metadata)
