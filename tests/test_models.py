@@ -9,7 +9,6 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from ecgseg.beatfile import save_npy_bytes
 from ecgseg.classify import ARCHS, DEFAULT_WEIGHTS, ModelConfig, TrainConfig, build_model, load_checkpoint, save_checkpoint, train
 from ecgseg.classify.routing import DEFAULT_CONTEXT_WEIGHTS, choose_model, context_inputs, predict_beats
 from ecgseg.classify.train import _batches, patient_folds

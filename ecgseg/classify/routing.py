@@ -8,7 +8,6 @@ written by ``ecgseg segment`` has ``rr`` and ``pre_r_s``. The shipped pair is a 
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 from pathlib import Path
 
