@@ -67,6 +67,8 @@ class Beats:
         Reference beats that no cut beat matched, when reference annotations were given.
     pre_r_s : float
         How long before the R-peak each segment starts (0: the paper's scheme).
+    peaks : str
+        How the R-peaks were found: a detector's name, ``"annotations"``, or ``"given"``.
     """
 
     segments: np.ndarray
@@ -80,6 +82,7 @@ class Beats:
     labels: np.ndarray | None = field(default=None)
     n_missed: int | None = field(default=None)
     pre_r_s: float = 0.0
+    peaks: str = "rule"
 
     def __len__(self) -> int:
         return self.segments.shape[0]
@@ -308,4 +311,5 @@ def segment(
         n_windows=int(n_windows),
         n_fallback_windows=n_fallback,
         pre_r_s=float(pre_r_s),
+        peaks=peaks if isinstance(peaks, str) else "given",
     )

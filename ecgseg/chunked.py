@@ -242,6 +242,7 @@ def _run(
         n_windows=int(all_periods.size),
         n_fallback_windows=n_fallback,
         pre_r_s=float(pre_r_s),
+        peaks=peaks if isinstance(peaks, str) else "given",
     )
 
 
@@ -314,9 +315,11 @@ def _record_run(spool, record, db, data_dir, channel, peaks, tolerance_s, chunk_
         raise ValueError(f"header {path}.hea does not give the number of samples, which chunked reading needs; read it whole (no chunk_s)")
     n_samples, fs = int(header.sig_len), float(header.fs)
     ann_samples, ann_symbols = read_annotations(path)
-    if isinstance(peaks, str) and peaks == "annotations":
+    method = peaks if isinstance(peaks, str) else "given"
+    if method == "annotations":
         peaks = annotated_beats(path.name, ann_samples, ann_symbols, n_samples)
     fields = _run(partial(read_signal, path, index), n_samples, fs, peaks, spool, chunk_s=chunk_s, **params)
+    fields["peaks"] = method
     if ann_samples is not None:
         fields["labels"], fields["n_missed"] = label_beats(fields["r_peaks"], ann_samples, ann_symbols, fs, tolerance_s)
     return path.name, fields

@@ -51,9 +51,11 @@ def segment_record(record: Record, *, peaks: str = "rule", tolerance_s: float = 
     >>> segment_record(rec, peaks="annotations").labels[:3]
     array([0, 0, 0], dtype=int8)
     """
-    if peaks == "annotations":
-        peaks = annotated_beats(record.name, record.ann_samples, record.ann_symbols, record.signal.shape[0])
-    beats = segment(record.signal, record.fs, peaks=peaks, **params)
+    if isinstance(peaks, str) and peaks == "annotations":
+        positions = annotated_beats(record.name, record.ann_samples, record.ann_symbols, record.signal.shape[0])
+        beats = replace(segment(record.signal, record.fs, peaks=positions, **params), peaks="annotations")
+    else:
+        beats = segment(record.signal, record.fs, peaks=peaks, **params)
     if not record.has_annotations:
         return beats
     labels, n_missed = label_beats(beats.r_peaks, record.ann_samples, record.ann_symbols, record.fs, tolerance_s)
@@ -64,8 +66,10 @@ def beats_to_arrays(beats: Beats, record_name: str) -> dict[str, np.ndarray]:
     """The arrays of the ``.npz`` beat file for one record's beats.
 
     Keys: ``segments``, ``labels``, ``r_peaks``, ``record``, ``fs``, ``window``,
-    ``period_s``, ``rr`` (R-R context, :func:`ecgseg.rhythm.rr_features`) and
-    ``pre_r_s`` (how long before the R-peak segments start).
+    ``period_s``, ``rr`` (R-R context, :func:`ecgseg.rhythm.rr_features`),
+    ``pre_r_s`` (how long before the R-peak segments start) and ``peaks`` (how
+    the R-peaks were found: ``"rule"``, ``"annotations"``, a detector's name).
+    The last two are scalars.
     """
     n = len(beats)
     labels = beats.labels if beats.labels is not None else np.full(n, -1, dtype=np.int8)
@@ -79,21 +83,22 @@ def beats_to_arrays(beats: Beats, record_name: str) -> dict[str, np.ndarray]:
         "period_s": beats.periods_s.astype(np.float64),
         "rr": rr_features(beats.r_peaks, beats.fs),
         "pre_r_s": np.float64(beats.pre_r_s),
+        "peaks": np.array(beats.peaks),
     }
 
 
 def concatenate_arrays(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Join per-record beat arrays; a scalar (``fs``, ``pre_r_s``) stays one when all records share it, else one per beat."""
+    """Join per-record beat arrays; a scalar (``fs``, ``pre_r_s``, ``peaks``) stays one when all records share it, else one per beat."""
     if not parts:
         raise ValueError("no records were segmented, nothing to join")
     joined = {}
     for key in parts[0]:
         if np.ndim(parts[0][key]):
             joined[key] = np.concatenate([p[key] for p in parts])
-        elif len({float(p[key]) for p in parts}) == 1:
-            joined[key] = np.float64(parts[0][key])
+        elif len({p[key].item() for p in parts}) == 1:
+            joined[key] = parts[0][key]
         else:
-            joined[key] = np.concatenate([np.full(len(p["segments"]), float(p[key])) for p in parts])
+            joined[key] = np.concatenate([np.full(len(p["segments"]), p[key].item()) for p in parts])
     return joined
 
 

@@ -194,3 +194,12 @@ def test_load_beats_reads_a_real_pipe(tmp_path):
     with os.fdopen(read_end, "rb") as pipe:
         assert hasattr(pipe, "seek") and not pipe.seekable()
         assert load_beats(pipe)["segments"].shape == (3, 187)
+
+
+def test_npz_records_how_the_peaks_were_found(data_dir, tmp_path):
+    for peaks in ("rule", "annotations", "hamilton"):
+        out = tmp_path / f"{peaks}.npz"
+        result = CliRunner().invoke(cli, ["segment", "record", "100", "--data-dir", str(data_dir), "--peaks", peaks, "-q", "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        with np.load(out, allow_pickle=False) as npz:
+            assert npz["peaks"].ndim == 0 and str(npz["peaks"]) == peaks

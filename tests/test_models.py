@@ -127,11 +127,11 @@ def test_folds_choose_epochs_and_biases_out_of_fold():
 @pytest.fixture(scope="module")
 def beats_100(data_dir, tmp_path_factory):
     """Record 100 as the README writes it (.npy, no context), as an .npz with rr cut 0.25 s before the R-peaks of the
-    hamilton detector (the rule misses beats, which corrupts R-R), and as an .npz cut at the R-peak."""
+    hamilton detector (the rule misses beats, which corrupts R-R), and as an .npz cut at hamilton's R-peaks."""
     folder = tmp_path_factory.mktemp("beats")
     runner = CliRunner()
     npy, npz, at_r = folder / "100.npy", folder / "100.npz", folder / "100_at_r.npz"
-    for path, extra in ((npy, []), (npz, ["--pre-r-s", "0.25", "--peaks", "hamilton"]), (at_r, [])):
+    for path, extra in ((npy, []), (npz, ["--pre-r-s", "0.25", "--peaks", "hamilton"]), (at_r, ["--peaks", "hamilton"])):
         result = runner.invoke(cli, ["segment", "record", "100", "--data-dir", str(data_dir), "-q", "-o", str(path), *extra])
         assert result.exit_code == 0, result.output
     return npy, npz, at_r
@@ -169,6 +169,16 @@ def test_npz_cut_otherwise_than_the_context_model_falls_back_with_a_note(beats_1
     assert code == 0 and err == ""  # -q silences the note too
     code, _, err = _run(["classify", str(at_r)])
     assert code == 0 and "was cut 0 s before the R-peak, not 0.25 s; classifying with the waveform-only model" in err
+
+
+def test_rr_from_the_rule_peaks_is_not_trusted(data_dir, tmp_path):
+    """The rule misses about half the beats, so its R-R context is wrong: the waveform model classifies, with a note."""
+    path = tmp_path / "rule.npz"
+    result = CliRunner().invoke(cli, ["segment", "record", "100", "--data-dir", str(data_dir), "-q", "-o", str(path)])
+    assert result.exit_code == 0 and str(np.load(path)["peaks"]) == "rule"
+    code, _, err = _run(["classify", str(path)])
+    assert code == 0
+    assert "has R-R context from the rule's R-peaks, which miss beats (cut with --peaks hamilton for the context model)" in err
 
 
 def test_context_model_on_beats_without_rr_is_a_one_line_error(beats_100):

@@ -68,13 +68,19 @@ def choose_model(arrays: dict, model=None, name: str = "beats") -> tuple[BeatNet
     note = None
     if model is None:
         # a plain .npy (the README's flow) never loads the context model
-        context = load_checkpoint(DEFAULT_CONTEXT_WEIGHTS) if has_rr else None
+        # R-R context from the paper's rule is wrong where it missed beats (about half of them): not trusted.
+        from_rule = str(arrays.get("peaks", "")) == "rule"
+        context = load_checkpoint(DEFAULT_CONTEXT_WEIGHTS) if has_rr and not from_rule else None
         context_pre = None if context is None else float(context[1].get("pre_r_s", 0.0))
         if context is not None and abs(context_pre - _pre_r_s(arrays)) < 1e-9:
             model, (net, checkpoint) = DEFAULT_CONTEXT_WEIGHTS, context
         else:
-            why = "carries no R-R context (rr)" if context is None else (
-                f"was cut {_pre_r_s(arrays):g} s before the R-peak, not {context_pre:g} s")
+            if from_rule and has_rr:
+                why = "has R-R context from the rule's R-peaks, which miss beats (cut with --peaks hamilton for the context model)"
+            elif context is None:
+                why = "carries no R-R context (rr)"
+            else:
+                why = f"was cut {_pre_r_s(arrays):g} s before the R-peak, not {context_pre:g} s"
             note = f"note: {name} {why}; classifying with the waveform-only model"
             model = DEFAULT_WEIGHTS
             net, checkpoint = load_checkpoint(model)
