@@ -131,6 +131,17 @@ def no_period_error(window_s: float, period: str) -> ValueError:
     )
 
 
+def check_scheme(n_samples: int, fs: float, window_s: float, period: str) -> None:
+    """Raise ValueError unless a signal of ``n_samples`` at ``fs`` fills a window and ``period`` is known."""
+    if n_samples < window_s * fs:
+        raise ValueError(
+            f"signal is {n_samples / fs:.2f} s long ({n_samples} samples at {fs} Hz); "
+            f"segmentation needs at least one {window_s:g} s window"
+        )
+    if period not in ("rule", "peaks"):
+        raise ValueError(f"period must be 'rule' or 'peaks', got {period!r}")
+
+
 def pre_samples(pre_r_s: float, fs_out: float) -> int:
     """``pre_r_s`` seconds in samples at ``fs_out``, checked."""
     if not np.isfinite(pre_r_s) or pre_r_s < 0:
@@ -279,13 +290,7 @@ def segment(
     (187, dtype('float32'), 0.8)
     """
     signal = validate_signal(signal, fs)
-    if signal.shape[0] < window_s * fs:
-        raise ValueError(
-            f"signal is {signal.shape[0] / fs:.2f} s long ({signal.shape[0]} samples at {fs} Hz); "
-            f"segmentation needs at least one {window_s:g} s window"
-        )
-    if period not in ("rule", "peaks"):
-        raise ValueError(f"period must be 'rule' or 'peaks', got {period!r}")
+    check_scheme(signal.shape[0], fs, window_s, period)
     x = resample(signal, fs, fs_out)
     window = window_length(fs_out, window_s)
     x_normalized, _, _ = normalize_windows(x, window)

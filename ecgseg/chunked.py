@@ -35,12 +35,12 @@ from functools import partial
 import numpy as np
 
 from . import _kernels
-from .beats import Beats, cut_beats, no_period_error, pre_samples, segment_lengths, window_periods
+from .beats import Beats, check_scheme, cut_beats, no_period_error, pre_samples, segment_lengths, window_periods
 from .database import annotated_beats, beats_to_arrays
 from .labels import label_beats
 from .peaks import rescale_indices, rule_peaks
 from .records import DEFAULT_DB, _channel_index, _read_header, read_annotations, read_signal, record_path
-from .signal import normalize_windows, resample, resample_ratio, window_length
+from .signal import normalize_windows, resample, resample_ratio, validate_rate, window_length
 
 __all__ = ["segment_chunked", "segment_record_chunked", "write_record_beats", "DEFAULT_CHUNK_S"]
 
@@ -196,15 +196,8 @@ def _run(
     period_factor=1.2, length=187, refractory_s=None, period="rule", pre_r_s=0.0,
 ):
     """Validate like :func:`segment`, fill ``spool``, and return the other fields of :class:`Beats`."""
-    if not np.isscalar(fs) or not np.isfinite(fs) or fs <= 0:
-        raise ValueError(f"fs must be a positive sampling rate in Hz, got {fs!r}")
-    if n_samples < window_s * fs:
-        raise ValueError(
-            f"signal is {n_samples / fs:.2f} s long ({n_samples} samples at {fs} Hz); "
-            f"segmentation needs at least one {window_s:g} s window"
-        )
-    if period not in ("rule", "peaks"):
-        raise ValueError(f"period must be 'rule' or 'peaks', got {period!r}")
+    validate_rate(fs)
+    check_scheme(n_samples, fs, window_s, period)
     window = window_length(fs_out, window_s)
     pre = pre_samples(pre_r_s, fs_out)
     refractory = None if refractory_s is None else int(round(refractory_s * fs_out))

@@ -8,7 +8,13 @@ import numpy as np
 
 from . import _kernels
 
-__all__ = ["validate_signal", "resample", "resample_ratio", "window_length", "normalize_windows"]
+__all__ = ["validate_rate", "validate_signal", "resample", "resample_ratio", "window_length", "normalize_windows"]
+
+
+def validate_rate(fs) -> None:
+    """Raise ValueError unless ``fs`` is a positive, finite sampling rate in Hz."""
+    if not np.isscalar(fs) or not np.isfinite(fs) or fs <= 0:
+        raise ValueError(f"fs must be a positive sampling rate in Hz, got {fs!r}")
 
 
 def validate_signal(signal, fs: float, *, name: str = "signal") -> np.ndarray:
@@ -39,8 +45,7 @@ def validate_signal(signal, fs: float, *, name: str = "signal") -> np.ndarray:
     >>> validate_signal(np.sin(np.arange(1000) / 10), fs=360).dtype
     dtype('float64')
     """
-    if not np.isscalar(fs) or not np.isfinite(fs) or fs <= 0:
-        raise ValueError(f"fs must be a positive sampling rate in Hz, got {fs!r}")
+    validate_rate(fs)
     array = np.asarray(signal)
     if array.ndim != 1:
         raise ValueError(
