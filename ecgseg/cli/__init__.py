@@ -1,0 +1,45 @@
+"""The ``ecgseg`` command line: parse, call the library, format.
+
+stdout carries data only; summaries and progress go to stderr. Library errors
+(ValueError, FileNotFoundError) become one ``Error: ...`` line and exit 1.
+Heavy modules are imported inside commands so ``ecgseg --help`` stays fast.
+
+This module holds the ``ecgseg`` group; each command group lives in its own
+module (segment, fetch, classify, plot, report) and shared helpers in _common.
+"""
+
+from __future__ import annotations
+
+import click
+
+from .. import __version__
+from . import classify as _classify
+from . import fetch as _fetch
+from . import plot as _plot
+from . import report as _report
+from . import segment as _segment
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ecgseg")
+def cli():
+    """ECG records to labelled fixed-length heartbeats, and their AAMI classes.
+
+    \b
+      ecgseg fetch mitdb                       download the MIT-BIH Arrhythmia Database
+      ecgseg segment record 100 > beats.npy    one record -> (n_beats, 187) float32 .npy
+      ecgseg classify beats.npy                per-beat class and probability
+    """
+
+
+cli.add_command(_segment.segment)
+cli.add_command(_fetch.fetch_command)
+cli.add_command(_classify.train_command)
+cli.add_command(_classify.evaluate_command)
+cli.add_command(_classify.classify_command)
+cli.add_command(_plot.plot)
+cli.add_command(_report.report)
+
+
+def main():  # pragma: no cover - console script entry point
+    cli()

@@ -1,0 +1,123 @@
+"""Helpers shared by the command groups: error handling, stderr, stdout, shared options and loaders."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+
+import click
+
+CLASS_NAMES = ("N", "S", "V", "F", "Q")  # ecgseg.labels.AAMI_CLASSES, without importing numpy for --help
+
+
+@contextlib.contextmanager
+def library_errors():
+    """Turn the library's errors into one-line click errors at the edge."""
+    try:
+        yield
+    except (ValueError, FileNotFoundError, OSError) as error:
+        raise click.ClickException(str(error)) from None
+
+
+def echo_err(message: str, quiet: bool = False) -> None:
+    if not quiet:
+        click.echo(message, err=True)
+
+
+def _apply(options, function):
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def data_options(function):
+    """--db, --data-dir and --channel, shared by commands that read records."""
+    return _apply(
+        [
+            click.option("--db", default="mitdb", show_default=True, help="Database folder inside the data folder."),
+            click.option(
+                "--data-dir",
+                type=click.Path(file_okay=False),
+                envvar="ECGSEG_DATA",
+                help="Data folder holding one subfolder per database "
+                "[default: $ECGSEG_DATA, else the per-user cache].",
+            ),
+            click.option("--channel", default=None, help="Lead name or index [default: MLII if present, else 0]."),
+        ],
+        function,
+    )
+
+
+def scheme_options(function):
+    """The segmentation scheme's constants, with the paper's values as defaults."""
+    options = [
+        click.option(
+            "--peaks",
+            default="rule",
+            show_default=True,
+            help="Where beats are cut: rule (the paper's 0.9 threshold), annotations (reference beats), "
+            "or hamilton (a Pan-Tompkins/Hamilton detector that finds nearly every beat).",
+        ),
+        click.option("--fs-out", type=float, default=125.0, show_default=True, help="Rate beats are sampled at (Hz)."),
+        click.option("--window-s", type=float, default=10.0, show_default=True, help="Window length (s)."),
+        click.option("--threshold", type=float, default=0.9, show_default=True,
+                     help="R-peak threshold on the normalized window."),
+        click.option("--period-factor", type=float, default=1.2, show_default=True,
+                     help="Segment length in heartbeat periods T."),
+        click.option("--length", type=int, default=187, show_default=True, help="Samples per beat after padding."),
+        click.option("--refractory-s", type=float, default=None,
+                     help="Guard, off by default: keep the highest of rule peaks closer than this (s)."),
+        click.option(
+            "--period",
+            type=click.Choice(["rule", "peaks"]),
+            default="rule",
+            show_default=True,
+            help="Take T from the rule's peaks per window, or from the cut positions.",
+        ),
+        click.option("--tolerance-s", type=float, default=0.15, show_default=True,
+                     help="Label a beat from the reference beat within this (s)."),
+        click.option("--pre-r-s", type=float, default=0.0, show_default=True,
+                     help="Start segments this long before the R-peak (0: the paper's scheme; 0.25 shows the P wave)."),
+    ]
+    return _apply(options, function)
+
+
+def _scheme_params(kwargs: dict) -> dict:
+    keys = ("fs_out", "window_s", "threshold", "period_factor", "length", "refractory_s", "period", "tolerance_s",
+            "pre_r_s")
+    return {key: kwargs.pop(key) for key in keys}
+
+
+model_option = click.option("--model", type=click.Path(dir_okay=False), default=None,
+                            help="Model file [default: the shipped DS1 weights].")
+
+
+def _write_stdout(data: bytes) -> None:
+    stream = sys.stdout.buffer  # not click.get_binary_stream: deprecated in click 8.5
+    stream.write(data)
+    stream.flush()
+
+
+def _need_matplotlib(output: str | None = None) -> None:
+    """Fail before any work when matplotlib is missing (saying how to install it) or ``output``'s folder does not
+    exist."""
+    import os
+
+    from ..plot import MissingMatplotlib, require_matplotlib
+
+    try:
+        require_matplotlib()
+    except MissingMatplotlib as error:
+        raise click.ClickException(str(error)) from None
+    folder = os.path.dirname(output or "") or "."
+    if not os.path.isdir(folder):
+        raise click.ClickException(f"cannot write {output}: the folder {folder} does not exist; create it first")
+
+
+def _read_beats(record, db, data_dir, channel, peaks, params):
+    """The record, and its beats cut and labelled as `ecgseg segment record` cuts them."""
+    from ..database import segment_record
+    from ..records import read_record
+
+    rec = read_record(record, db, data_dir=data_dir, channel=channel)
+    return rec, segment_record(rec, peaks=peaks, **params)

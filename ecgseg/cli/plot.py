@@ -1,0 +1,109 @@
+"""``ecgseg plot``: figures of records and beats (matplotlib, and torch for --predict, imported in commands only)."""
+
+from __future__ import annotations
+
+import click
+
+from ._common import (
+    _apply,
+    _need_matplotlib,
+    _read_beats,
+    _scheme_params,
+    data_options,
+    echo_err,
+    library_errors,
+    model_option,
+    scheme_options,
+)
+
+
+def image_options(function):
+    """-o, --dpi and -q, shared by the plot commands."""
+    return _apply(
+        [
+            click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
+                         help="Image file to write (.png, .svg or .pdf)."),
+            click.option("--dpi", type=click.IntRange(20, 600), default=100, show_default=True,
+                         help="Pixels per inch of a PNG."),
+            click.option("-q", "--quiet", is_flag=True, help="No summary on stderr."),
+        ],
+        function,
+    )
+
+
+@click.group("plot")
+def plot():
+    """Figures of records, beats and classifier results (needs matplotlib: pip install 'ecgseg[plot]')."""
+
+
+@plot.command("record")
+@click.argument("record")
+@data_options
+@scheme_options
+@click.option("--start", "start_s", type=float, default=0.0, show_default=True,
+              help="Strip start (s from the record's start).")
+@click.option("--seconds", type=float, default=10.0, show_default=True, help="Strip length (s).")
+@click.option("--predict", is_flag=True,
+              help="Colour beats by the classifier's class (rings where it differs from the reference label).")
+@model_option
+@image_options
+def plot_record_command(record, db, data_dir, channel, peaks, start_s, seconds, predict, model, output, dpi, quiet,
+                        **kwargs):
+    """Draw a strip of RECORD: the ECG in its units, the 10 s windows' edges, each cut beat's R-peak coloured by
+    class, missed annotated beats.
+
+    Classes are the reference labels (from the record's .atr annotations), or
+    the classifier's with --predict. Beats are cut over the whole record with
+    the scheme options, exactly as `ecgseg segment record` cuts them.
+    """
+    params = _scheme_params(kwargs)
+    _need_matplotlib(output)
+    with library_errors():
+        from ..database import beats_to_arrays
+        from ..plot import figure_format, record_strip, save_figure
+        from ..report import predict_probabilities
+
+        figure_format(output)
+        rec, beats = _read_beats(record, db, data_dir, channel, peaks, params)
+        predicted = (predict_probabilities(beats_to_arrays(beats, rec.name), model)[0].argmax(axis=1)
+                     if predict else None)
+        figure = record_strip(rec, beats, start_s=start_s, seconds=seconds, window_s=params["window_s"],
+                              predicted=predicted, tolerance_s=params["tolerance_s"], dpi=dpi)
+        save_figure(figure, output)
+    echo_err(f"{output}: {figure.axes[0].get_title(loc='left')}", quiet)
+
+
+@plot.command("beats")
+@click.argument("beats", type=click.Path(dir_okay=False))
+@click.option("--predict", is_flag=True, help="Group beats by the classifier's class instead of their labels.")
+@model_option
+@click.option("--max-per-class", type=click.IntRange(min=1), default=200, show_default=True,
+              help="Beats drawn per class (a seeded sample).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sample.")
+@click.option("--fs-out", type=float, default=125.0, show_default=True,
+              help="Rate the beats were cut at (Hz), for the time axis.")
+@image_options
+def plot_beats_command(beats, predict, model, max_per_class, seed, fs_out, output, dpi, quiet):
+    """Overlay the beats of each class in BEATS (.npz or .npy from `ecgseg segment`), with the class mean and counts."""
+    _need_matplotlib(output)
+    with library_errors():
+        import numpy as np
+
+        from ..beatfile import load_beats
+        from ..plot import beats_figure, figure_format, save_figure
+        from ..report import predict_probabilities
+
+        figure_format(output)
+        arrays = load_beats(beats)
+        labels = arrays.get("labels")
+        if predict:
+            labels = predict_probabilities(arrays, model)[0].argmax(axis=1)
+        elif labels is None:
+            echo_err(f"{beats} holds no labels: every beat is drawn as unlabelled "
+                     "(pass --predict to group them by the classifier's class)", quiet)
+        pre_r_s = float(np.ravel(arrays.get("pre_r_s", 0.0))[0])
+        figure = beats_figure(arrays["segments"], labels, fs=fs_out, pre_r_s=pre_r_s, max_per_class=max_per_class,
+                              seed=seed, class_source="predicted" if predict else "reference", dpi=dpi)
+        save_figure(figure, output)
+    echo_err(f"{output}: {len(arrays['segments'])} beats; "
+             + "; ".join(ax.get_title() for ax in figure.axes if ax.get_title()), quiet)

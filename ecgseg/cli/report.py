@@ -1,0 +1,54 @@
+"""``ecgseg report``: the self-contained HTML report of a record (matplotlib and torch imported inside it only)."""
+
+from __future__ import annotations
+
+import click
+
+from ._common import (
+    _need_matplotlib,
+    _read_beats,
+    _scheme_params,
+    data_options,
+    echo_err,
+    library_errors,
+    model_option,
+    scheme_options,
+)
+
+
+@click.group("report")
+def report():
+    """Self-contained HTML reports (needs matplotlib: pip install 'ecgseg[plot]')."""
+
+
+@report.command("record")
+@click.argument("record")
+@data_options
+@scheme_options
+@click.option("--start", "start_s", type=float, default=None,
+              help="Strip start (s) [default: 2 s before the window with the most beats of a class other than N].")
+@click.option("--seconds", type=float, default=10.0, show_default=True, help="Strip length (s).")
+@model_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="The HTML file to write.")
+@click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
+def report_record_command(record, db, data_dir, channel, peaks, start_s, seconds, model, output, quiet, **kwargs):
+    """Write one HTML file about RECORD that opens offline: its facts, a strip, class counts, beat overlays, class
+    probabilities, the model card.
+
+    Images are inlined, the CSS is in the file; nothing is fetched when it is viewed.
+    """
+    params = _scheme_params(kwargs)
+    _need_matplotlib(output)
+    with library_errors():
+        from ..beatfile import write_atomic
+        from ..database import beats_to_arrays
+        from ..report import MODEL_CARD, predict_probabilities, record_report
+
+        rec, beats = _read_beats(record, db, data_dir, channel, peaks, params)
+        probabilities, about = predict_probabilities(beats_to_arrays(beats, rec.name), model)
+        card = MODEL_CARD.read_text() if model is None and MODEL_CARD.is_file() else None
+        page = record_report(rec, beats, probabilities, start_s=start_s, seconds=seconds, window_s=params["window_s"],
+                             db=db, params={"peaks": peaks, **params}, model_facts=about, model_card=card,
+                             tolerance_s=params["tolerance_s"])
+        write_atomic(output, page.encode("utf-8"))
+    echo_err(f"{output}: record {rec.name}, {len(beats)} beats, {len(page) / 1e6:.1f} MB", quiet)

@@ -1,0 +1,162 @@
+"""``ecgseg segment``: cut one record or a whole database into labelled beats, and report the run."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+
+import click
+
+from ._common import CLASS_NAMES, _scheme_params, _write_stdout, data_options, echo_err, library_errors, scheme_options
+from .fetch import _run_fetch
+
+
+def _summary(name: str, labels, n_missed, n_short: int) -> str:
+    import numpy as np
+
+    counts = np.bincount(labels.astype(np.int64) + 1, minlength=len(CLASS_NAMES) + 1)
+    per_class = ", ".join(f"{c} {n}" for c, n in zip(CLASS_NAMES, counts[1:]))
+    missed = "no annotations" if n_missed is None else f"{n_missed} annotated beats missed"
+    return (f"{name}: {labels.size} beats ({per_class}, unlabelled {counts[0]}); {missed}; "
+            f"{n_short} beats with T < 0.2 s")
+
+
+def _refuse_terminal(output) -> None:
+    if output is None and sys.stdout.isatty():
+        raise click.ClickException(
+            "refusing to write binary .npy to a terminal; redirect it (> beats.npy) or pass -o FILE"
+        )
+
+
+@click.group("segment")
+def segment():
+    """Cut records into labelled fixed-length beats (Kachuee et al. 2018)."""
+
+
+@segment.command("record")
+@click.argument("record")
+@data_options
+@scheme_options
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write .npy (segments) or .npz (all keys) here instead of stdout.")
+@click.option("--labels", "labels_path", type=click.Path(dir_okay=False),
+              help="Also write the labels (int8 .npy) here.")
+@click.option("--chunk-s", type=float, default=None,
+              help="Read the record in chunks of about this many seconds: bounded memory, the same beats.")
+@click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
+@click.option("--fetch", "fetch_first", is_flag=True,
+              help="First fetch the record from PhysioNet if it is missing or fails its checksum "
+              "(as `ecgseg fetch DB --records RECORD`).")
+def segment_record_command(record, db, data_dir, channel, peaks, output, labels_path, chunk_s, quiet, fetch_first,
+                           **kwargs):
+    """Segment one RECORD (a name such as 100, or a path) into beats.
+
+    Writes a (n_beats, 187) float32 .npy to stdout, or to -o FILE (.npy, or .npz
+    with segments, labels, r_peaks, record, fs). Labels: AAMI class index
+    0-4 (N S V F Q) of the reference beat within 150 ms, -1 for none.
+    """
+    _refuse_terminal(output)
+    params = _scheme_params(kwargs)
+    with library_errors():
+        from ..beatfile import save_beats, save_npy_bytes, write_atomic
+        from ..database import beats_to_arrays, read_and_segment, record_path_name
+
+        if fetch_first:
+            if "/" in record or record.endswith(".hea"):
+                raise click.ClickException(f"--fetch takes a record name such as 100, not a path ({record})")
+            _run_fetch(db, [record], data_dir, None, 3, quiet)
+        beats = read_and_segment(record, db, data_dir=data_dir, channel=channel, peaks=peaks, chunk_s=chunk_s, **params)
+        name = record_path_name(record)
+        arrays = beats_to_arrays(beats, name)
+        if output is None:
+            _write_stdout(save_npy_bytes(arrays["segments"]))
+        else:
+            save_beats(output, arrays)
+        if labels_path is not None:
+            write_atomic(labels_path, save_npy_bytes(arrays["labels"]))
+    echo_err(_summary(name, arrays["labels"], beats.n_missed, beats.n_short), quiet)
+
+
+@segment.command("database")
+@click.argument("database", default="mitdb")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="One .npz with every record's beats (keys as for `segment record`).")
+@click.option("--output-dir", type=click.Path(file_okay=False),
+              help="Or: one DIR/<record>.npz per record plus DIR/index.tsv; a rerun skips finished records.")
+@click.option("--data-dir", type=click.Path(file_okay=False), envvar="ECGSEG_DATA",
+              help="Data folder [default: $ECGSEG_DATA, else the per-user cache].")
+@click.option("--channel", default=None, help="Lead name or index [default: MLII if present, else 0].")
+@click.option("--records", "only", default=None, help="Comma-separated subset of records [default: all in RECORDS].")
+@click.option("-j", "--jobs", type=int, default=None, help="Worker processes [default: all cores].")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Run on a local Dask cluster of N worker processes (needs ecgseg[dask]).")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+              help="Run on this Dask scheduler; its workers need ecgseg and the data folder.")
+@click.option("--chunk-s", type=float, default=None,
+              help="Read records in chunks of about this many seconds: bounded memory, the same beats.")
+@click.option("--no-resume", is_flag=True, help="With --output-dir: redo records an earlier run finished.")
+@scheme_options
+@click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr.")
+def segment_database_command(database, output, output_dir, data_dir, channel, only, jobs, workers, scheduler, chunk_s,
+                             no_resume, peaks, quiet, **kwargs):
+    """Segment every record of DATABASE (default mitdb) into one .npz (-o) or a folder (--output-dir).
+
+    Records run in parallel processes, or as tasks on Dask with --workers or
+    --scheduler. A record that fails is reported and the others are still
+    written; the exit status is then 1.
+    """
+    params = _scheme_params(kwargs)
+    if (output is None) == (output_dir is None):
+        raise click.ClickException(
+            "give exactly one of -o FILE.npz (all beats in one file) or --output-dir DIR (one file per record)"
+        )
+    if output is not None and not output.endswith(".npz"):
+        raise click.ClickException(f"{output}: a database is written as .npz (segments with labels and records)")
+    with library_errors():
+        from ..records import list_records
+
+        names = only.split(",") if only else list_records(database, data_dir)
+        where = {"data_dir": data_dir, "channel": channel, "peaks": peaks, "jobs": jobs, "scheduler": scheduler,
+                 "workers": workers, "chunk_s": chunk_s}
+        bar_or_none = (click.progressbar(length=len(names), label=f"segmenting {database}", file=sys.stderr)
+                       if not quiet else contextlib.nullcontext())
+        with bar_or_none as bar:
+            progress = (lambda name: bar.update(1)) if bar is not None else None
+            if output_dir is not None:
+                from ..batch import segment_to_folder
+
+                run = segment_to_folder(names, output_dir, database, resume=not no_resume, progress=progress, **where,
+                                        **params)
+            else:
+                from ..beatfile import save_beats
+                from ..database import segment_records
+
+                arrays, failures, totals = segment_records(names, database, progress=progress, **where, **params)
+                if arrays is not None:
+                    save_beats(output, arrays)
+    if output_dir is not None:
+        _report_folder_run(database, output_dir, run, quiet)
+        return
+    for failure in failures:
+        click.echo(f"Error: record {failure.record}: {failure.reason}", err=True)
+    if arrays is None:
+        raise click.ClickException(f"no record of {database} could be segmented; nothing written")
+    n_records = len(names) - len(failures)
+    echo_err(_summary(f"{database} ({n_records} records) -> {output}", arrays["labels"], totals["n_missed"],
+                      totals["n_short"]), quiet)
+    if failures:
+        sys.exit(1)
+
+
+def _report_folder_run(database, output_dir, run, quiet):
+    for failure in run.failures:
+        click.echo(f"Error: record {failure.record}: {failure.reason}", err=True)
+    n_beats = sum(row["n_beats"] for row in run.written)
+    skipped = f", {len(run.skipped)} skipped (finished earlier)" if run.skipped else ""
+    echo_err(
+        f"{database}: {len(run.written)} records ({n_beats} beats) written to {output_dir}{skipped}, "
+        f"{len(run.failures)} failed; index: {output_dir}/index.tsv",
+        quiet,
+    )
+    if run.failures:
+        sys.exit(1)
