@@ -65,11 +65,12 @@ def segment_record(record: Record, *, peaks: str = "rule", tolerance_s: float = 
 def beats_to_arrays(beats: Beats, record_name: str) -> dict[str, np.ndarray]:
     """The arrays of the ``.npz`` beat file for one record's beats.
 
-    Keys: ``segments``, ``labels``, ``r_peaks``, ``record``, ``fs``, ``window``,
+    Keys: ``segments``, ``labels``, ``r_peaks``, ``record``, ``fs`` (the record's
+    rate), ``fs_out`` (the rate the segments are sampled at), ``window``,
     ``period_s``, ``rr`` (R-R context, :func:`ecgseg.rhythm.rr_features`),
     ``pre_r_s`` (how long before the R-peak segments start) and ``peaks`` (how
     the R-peaks were found: ``"rule"``, ``"annotations"``, a detector's name).
-    The last two are scalars.
+    ``fs``, ``fs_out``, ``pre_r_s`` and ``peaks`` are scalars.
     """
     n = len(beats)
     labels = beats.labels if beats.labels is not None else np.full(n, -1, dtype=np.int8)
@@ -79,6 +80,7 @@ def beats_to_arrays(beats: Beats, record_name: str) -> dict[str, np.ndarray]:
         "r_peaks": beats.r_peaks.astype(np.int64),
         "record": np.full(n, record_name, dtype=f"<U{max(len(record_name), 1)}"),
         "fs": np.float64(beats.fs),
+        "fs_out": np.float64(beats.fs_out),
         "window": beats.windows.astype(np.int64),
         "period_s": beats.periods_s.astype(np.float64),
         "rr": rr_features(beats.r_peaks, beats.fs),
@@ -88,7 +90,7 @@ def beats_to_arrays(beats: Beats, record_name: str) -> dict[str, np.ndarray]:
 
 
 def concatenate_arrays(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Join per-record beat arrays; a scalar (``fs``, ``pre_r_s``, ``peaks``) stays one when all records share it, else one per beat."""
+    """Join per-record beat arrays; a scalar (``fs``, ``fs_out``, ``pre_r_s``, ``peaks``) stays one when all records share it, else one per beat."""
     if not parts:
         raise ValueError("no records were segmented, nothing to join")
     joined = {}

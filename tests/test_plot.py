@@ -373,3 +373,18 @@ def test_commands_refuse_an_output_folder_that_does_not_exist_before_any_work(mp
     assert result.exit_code == 1
     assert re.fullmatch(rf"Error: cannot write {out}\.(png|html): the folder {tmp_path}/nowhere does not exist; create it first",
                         result.stderr.strip())
+
+
+def test_cli_plot_beats_takes_the_rate_from_the_beat_file(mpl, data_dir, tmp_path):
+    npz = tmp_path / "b250.npz"
+    cut = CliRunner().invoke(cli, ["segment", "record", "100", "--data-dir", str(data_dir), "--fs-out", "250",
+                                   "--length", "374", "-o", str(npz), "-q"])
+    assert cut.exit_code == 0, cut.output
+    assert float(np.load(npz)["fs_out"]) == 250.0
+    images = {}
+    for name, extra in {"file": [], "given 250": ["--fs-out", "250"], "given 125": ["--fs-out", "125"]}.items():
+        out = tmp_path / f"{name}.png"
+        result = CliRunner().invoke(cli, ["plot", "beats", str(npz), "-o", str(out), "--max-per-class", "20", *extra])
+        assert result.exit_code == 0, result.output
+        images[name] = out.read_bytes()
+    assert images["file"] == images["given 250"] and images["file"] != images["given 125"]  # 1.5 s, not 3 s, of time axis

@@ -80,8 +80,8 @@ def plot_record_command(record, db, data_dir, channel, peaks, start_s, seconds, 
 @click.option("--max-per-class", type=click.IntRange(min=1), default=200, show_default=True,
               help="Beats drawn per class (a seeded sample).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sample.")
-@click.option("--fs-out", type=float, default=125.0, show_default=True,
-              help="Rate the beats were cut at (Hz), for the time axis.")
+@click.option("--fs-out", type=float, default=None,
+              help="Rate the beats were cut at (Hz), for the time axis [default: the file's fs_out, else 125].")
 @image_options
 def plot_beats_command(beats, predict, model, max_per_class, seed, fs_out, output, dpi, quiet):
     """Overlay the beats of each class in BEATS (.npz or .npy from `ecgseg segment`), with the class mean and counts."""
@@ -102,6 +102,8 @@ def plot_beats_command(beats, predict, model, max_per_class, seed, fs_out, outpu
             echo_err(f"{beats} holds no labels: every beat is drawn as unlabelled "
                      "(pass --predict to group them by the classifier's class)", quiet)
         pre_r_s = float(np.ravel(arrays.get("pre_r_s", 0.0))[0])
+        if fs_out is None:  # a plain .npy, or a file from before fs_out was stored: the paper's rate
+            fs_out = float(np.ravel(arrays.get("fs_out", 125.0))[0])
         figure = beats_figure(arrays["segments"], labels, fs=fs_out, pre_r_s=pre_r_s, max_per_class=max_per_class,
                               seed=seed, class_source="predicted" if predict else "reference", dpi=dpi)
         save_figure(figure, output)
