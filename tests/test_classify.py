@@ -178,6 +178,16 @@ def test_class_report_scores():
         class_report([0, -1], [0, 0])
 
 
+def test_calibration_counts_q_only_when_asked():
+    from ecgseg.classify.train import calibrate_bias
+
+    # an N beat and a Q beat both lean N; a Q bias that moves the Q beat to Q moves that N beat too
+    logits = np.array([[1, -9, -9, -9, 0.0], [1, -9, -9, -9, 0.9], [1, -9, -9, -9, 0.8]])
+    labels = np.array([0, 0, 4])
+    assert calibrate_bias(logits, labels)[4] == 0  # N, S, V, F only: N's F1 is best with nothing called Q
+    assert calibrate_bias(logits, labels, classes=("N", "S", "V", "F", "Q"))[4] > 0.2  # with Q's F1 in the mean
+
+
 def test_intra_split_is_seeded_and_disjoint():
     records = np.repeat(["100", "101"], 500)
     labels = np.zeros(1000, int)
@@ -201,8 +211,11 @@ def beats_100(record_100):
 def test_shipped_weights_classify_record_100(beats_100):
     assert DEFAULT_WEIGHTS.stat().st_size < 1_000_000
     model, checkpoint = load_checkpoint()
-    assert checkpoint["metadata"]["protocol"] == "inter" and set(checkpoint["metadata"]["val_records"]) < set(
-        "101 106 108 109 112 114 115 116 118 119 122 124 201 203 205 207 208 209 215 220 223 230".split())
+    ds1 = set("101 106 108 109 112 114 115 116 118 119 122 124 201 203 205 207 208 209 215 220 223 230".split())
+    metadata = checkpoint["metadata"]
+    # selected on DS1 only: held-out DS1 records, or patient folds that cover exactly DS1
+    chosen_on = set(sum(metadata["folds"], [])) if "folds" in metadata else set(metadata["val_records"])
+    assert metadata["protocol"] == "inter" and chosen_on <= ds1 and chosen_on
     labelled = beats_100.labels >= 0
     predicted = predict_proba(model, beats_100.segments, logit_bias=checkpoint["logit_bias"]).argmax(axis=1)
     # record 100 (a DS2 patient, never trained on) is almost all normal beats
@@ -277,6 +290,10 @@ def test_cli_train_and_evaluate(tmp_path):
     assert set(scored["per_class"]["N"]) == {"se", "ppv", "f1", "support"}
     table = runner.invoke(cli, ["evaluate", str(data), "--model", str(model)]).stdout
     assert "macro-F1 (N,S,V,F)" in table and "(rows: true class, columns: predicted)" in table
+    assert load_checkpoint(model)[1]["metadata"]["train_config"]["score_classes"] == ("N", "S", "V", "F")
+    intra = runner.invoke(cli, ["train", str(data), "-o", str(model), "--protocol", "intra", "--epochs", "1", "-q"])
+    assert intra.exit_code == 0, intra.output
+    assert load_checkpoint(model)[1]["metadata"]["train_config"]["score_classes"] == ("N", "S", "V", "F", "Q")
 
 
 def test_cli_train_needs_labels_and_records(tmp_path):

@@ -41,7 +41,10 @@ class TrainConfig:
     drawn equally often, with replacement), ``sqrt-sampler`` (weighted random sampling, beats drawn with probability ~
     1/sqrt(their class share)), ``undersample`` (each epoch a fresh random subset of N beats, at most
     ``undersample_ratio`` times the other beats), or ``none``. ``validation``: ``patient`` (hold out whole records),
-    ``folds`` (``folds`` patient-wise folds, out-of-fold selection, then a final model on all beats) or ``beats``."""
+    ``folds`` (``folds`` patient-wise folds, out-of-fold selection, then a final model on all beats) or ``beats``.
+    ``score_classes``: the classes whose mean F1 picks the epoch and tunes the logit biases; N, S, V, F for the
+    inter-patient protocol (its Q is a handful of beats once the paced records are out), all five for intra-patient,
+    where the paced beats are a class like the others."""
 
     epochs: int = 20
     batch_size: int = 128
@@ -56,6 +59,7 @@ class TrainConfig:
     val_fraction: float = 0.2
     epoch_beats: int | None = None  # beats drawn per epoch (None: all training beats once)
     calibrate: bool = True
+    score_classes: tuple[str, ...] = INTER_CLASSES
     seed: int = 0
     threads: int = 1  # measured here: 2 threads on 2 shared, busy cores trained 8x slower than 1 (spinning OMP threads)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -203,12 +207,13 @@ def _logits(model: BeatNet, x: np.ndarray, rr: np.ndarray | None = None, batch_s
     return out.numpy()
 
 
-def _score(logits: np.ndarray, labels: np.ndarray, bias=0.0) -> float:
-    return class_report(labels, np.argmax(logits + bias, axis=1)).macro_f1(INTER_CLASSES)
+def _score(logits: np.ndarray, labels: np.ndarray, bias=0.0, classes=INTER_CLASSES) -> float:
+    return class_report(labels, np.argmax(logits + bias, axis=1)).macro_f1(classes)
 
 
-def calibrate_bias(logits: np.ndarray, labels: np.ndarray, grid=np.linspace(-4, 4, 33), rounds: int = 3) -> np.ndarray:
-    """Per-class logit biases that maximise validation macro-F1 over N, S, V, F, by coordinate ascent on a grid.
+def calibrate_bias(logits: np.ndarray, labels: np.ndarray, grid=np.linspace(-4, 4, 33), rounds: int = 3,
+                   classes=INTER_CLASSES) -> np.ndarray:
+    """Per-class logit biases that maximise validation macro-F1 over ``classes``, by coordinate ascent on a grid.
 
     N's bias stays 0 (only differences matter); a class absent from ``labels`` keeps 0.
 
@@ -221,7 +226,7 @@ def calibrate_bias(logits: np.ndarray, labels: np.ndarray, grid=np.linspace(-4, 
     """
     bias = np.zeros(logits.shape[1])
     present = np.bincount(labels, minlength=logits.shape[1]) > 0
-    best = _score(logits, labels, bias)
+    best = _score(logits, labels, bias, classes)
     for _ in range(rounds):
         improved = False
         for c in range(1, logits.shape[1]):
@@ -230,7 +235,7 @@ def calibrate_bias(logits: np.ndarray, labels: np.ndarray, grid=np.linspace(-4, 
             for value in grid:
                 trial = bias.copy()
                 trial[c] = value
-                score = _score(logits, labels, trial)
+                score = _score(logits, labels, trial, classes)
                 if score > best + 1e-9:
                     best, bias, improved = score, trial, True
         if not improved:
@@ -347,7 +352,7 @@ def _fit(config: TrainConfig, train_set, val_set, progress, *, epochs: int, sele
         score, improved = float("nan"), False
         if y_val.size:
             val_logits.append(_logits(model, x_val, rr_val))
-            score = _score(val_logits[-1], y_val)
+            score = _score(val_logits[-1], y_val, classes=config.score_classes)
             improved = score > best_score
         if improved or not select:
             best_score, best_state, since_best = max(score, best_score), copy.deepcopy(model.state_dict()), 0
@@ -382,9 +387,9 @@ def _train(segments, labels, records, rr, config: TrainConfig, progress) -> Trai
             history += fold_history
             for e, epoch_logits in enumerate(logits):
                 oof[e][held] = epoch_logits
-        scores = [_score(o, labels) for o in oof]
+        scores = [_score(o, labels, classes=config.score_classes) for o in oof]
         best_epoch = int(np.argmax(scores)) + 1
-        bias = calibrate_bias(oof[best_epoch - 1], labels) if config.calibrate else np.zeros(config.model.n_classes)
+        bias = calibrate_bias(oof[best_epoch - 1], labels, classes=config.score_classes) if config.calibrate else np.zeros(config.model.n_classes)
         empty = (segments[:0], None if rr is None else rr[:0], labels[:0])
         model, final_history, _ = _fit(config, everything, empty, progress, epochs=best_epoch, select=False)
         history += final_history
@@ -409,7 +414,7 @@ def _train(segments, labels, records, rr, config: TrainConfig, progress) -> Trai
         best_score = max(h["val_macro_f1"] for h in history)
         val_labels = labels[is_val]
         val_logits = _logits(model, segments[is_val], None if rr is None else rr[is_val])
-        bias = calibrate_bias(val_logits, val_labels) if config.calibrate else np.zeros(config.model.n_classes)
+        bias = calibrate_bias(val_logits, val_labels, classes=config.score_classes) if config.calibrate else np.zeros(config.model.n_classes)
         n_train, n_val = int(np.count_nonzero(~is_val)), int(np.count_nonzero(is_val))
         extra = {}
     train_labels = labels if config.validation == "folds" else labels[~is_val]
@@ -421,7 +426,7 @@ def _train(segments, labels, records, rr, config: TrainConfig, progress) -> Trai
         "val_records": val_records,
         "best_epoch": best_epoch,
         "val_macro_f1": round(float(best_score), 4),
-        "val_macro_f1_calibrated": round(_score(val_logits, val_labels, bias), 4),
+        "val_macro_f1_calibrated": round(_score(val_logits, val_labels, bias, config.score_classes), 4),
         "torch": str(torch.__version__),
         **extra,
     }

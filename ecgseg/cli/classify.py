@@ -63,7 +63,7 @@ def train_command(data, output, protocol, arch, context, balance, undersample_ra
     with library_errors():
         from ..classify import ModelConfig, TrainConfig, save_checkpoint, train
         from ..classify.routing import context_inputs
-        from ..evaluate import protocol_split
+        from ..evaluate import INTER_CLASSES, protocol_split
 
         arrays = _load_labelled(data)
         train_mask, _ = protocol_split(arrays["record"], arrays["labels"], protocol, test_fraction=test_fraction,
@@ -71,7 +71,9 @@ def train_command(data, output, protocol, arch, context, balance, undersample_ra
         config = TrainConfig(epochs=epochs, patience=patience, batch_size=batch_size, lr=lr, balance=balance,
                              augment=not no_augment, calibrate=not no_calibrate, epoch_beats=epoch_beats, seed=seed,
                              threads=threads, validation=validation or ("patient" if protocol == "inter" else "beats"),
-                             undersample_ratio=undersample_ratio, folds=folds)
+                             undersample_ratio=undersample_ratio, folds=folds,
+                             # intra: paced beats (Q) are in train and test alike, so they count in the selection too
+                             score_classes=INTER_CLASSES if protocol == "inter" else CLASS_NAMES)
         rr, config.model = context_inputs(arrays, context, ModelConfig(arch=arch), data)
 
         def progress(h):
