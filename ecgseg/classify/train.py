@@ -307,6 +307,13 @@ def train(segments, labels, records=None, config: TrainConfig | None = None,
         torch.set_num_threads(previous_threads)
 
 
+def _bias(config: TrainConfig, logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The logit biases tuned on validation predictions, or zeros without calibration."""
+    if not config.calibrate:
+        return np.zeros(config.model.n_classes)
+    return calibrate_bias(logits, labels, classes=config.score_classes)
+
+
 def _take(arrays, mask):
     return [None if a is None else a[mask] for a in arrays]
 
@@ -389,7 +396,7 @@ def _train(segments, labels, records, rr, config: TrainConfig, progress) -> Trai
                 oof[e][held] = epoch_logits
         scores = [_score(o, labels, classes=config.score_classes) for o in oof]
         best_epoch = int(np.argmax(scores)) + 1
-        bias = calibrate_bias(oof[best_epoch - 1], labels, classes=config.score_classes) if config.calibrate else np.zeros(config.model.n_classes)
+        bias = _bias(config, oof[best_epoch - 1], labels)
         empty = (segments[:0], None if rr is None else rr[:0], labels[:0])
         model, final_history, _ = _fit(config, everything, empty, progress, epochs=best_epoch, select=False)
         history += final_history
@@ -414,7 +421,7 @@ def _train(segments, labels, records, rr, config: TrainConfig, progress) -> Trai
         best_score = max(h["val_macro_f1"] for h in history)
         val_labels = labels[is_val]
         val_logits = _logits(model, segments[is_val], None if rr is None else rr[is_val])
-        bias = calibrate_bias(val_logits, val_labels, classes=config.score_classes) if config.calibrate else np.zeros(config.model.n_classes)
+        bias = _bias(config, val_logits, val_labels)
         n_train, n_val = int(np.count_nonzero(~is_val)), int(np.count_nonzero(is_val))
         extra = {}
     train_labels = labels if config.validation == "folds" else labels[~is_val]
