@@ -33,7 +33,7 @@ import numpy as np
 
 from . import _kernels
 from .peaks import DETECTORS, rule_peaks, rescale_indices
-from .signal import normalize_windows, resample, validate_signal, window_length
+from .signal import normalize_windows, output_rate, resample, validate_signal, window_length
 
 __all__ = ["Beats", "segment", "window_periods", "segment_lengths", "cut_beats", "SHORT_PERIOD_S"]
 
@@ -56,7 +56,12 @@ class Beats:
     periods_s : numpy.ndarray, shape (n_beats,) float64
         The heartbeat period T (seconds) used to cut each beat.
     fs, fs_out : float
-        Input rate and the rate the segments are sampled at.
+        Input rate, and the rate the segments are sampled at: the ``fs_out``
+        asked for whenever ``fs_out / fs`` is a fraction with terms up to
+        :data:`ecgseg.signal.MAX_RATIO_TERM` (any rate written with a few
+        decimals), else the rate the nearest such fraction gives
+        (:func:`ecgseg.signal.output_rate`, within 10 ppm), which every
+        position, period and time then uses.
     n_windows : int
         Windows in the signal.
     n_fallback_windows : int
@@ -292,6 +297,7 @@ def segment(
     signal = validate_signal(signal, fs)
     check_scheme(signal.shape[0], fs, window_s, period)
     x = resample(signal, fs, fs_out)
+    fs_out = output_rate(fs, fs_out)  # as asked unless the rate ratio had to be bounded: then the one x has
     window = window_length(fs_out, window_s)
     x_normalized, _, _ = normalize_windows(x, window)
     n_windows = -(-x.shape[0] // window)

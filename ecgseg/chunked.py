@@ -4,11 +4,11 @@ A chunk is a whole number of ``window_s`` windows of the resampled signal,
 read from the record with a margin on both sides. What in :func:`segment` is
 not local to a window, and how it stays exact here:
 
-- Resampling (``resample_poly``) filters across chunk edges: each chunk is
-  resampled from an input start that is a multiple of the rate ratio's
-  denominator (so the polyphase phase is the whole record's) with
-  :data:`MARGIN_FILTERS` filter half-lengths of context; the output samples
-  kept are then bit for bit those of the whole record.
+- Resampling filters across chunk edges: each chunk reads the input its
+  output samples depend on (:func:`ecgseg.signal.resample_span`, the filter's
+  reach on both sides) and computes exactly those output samples, bit for
+  bit the whole record's (:func:`ecgseg.signal.resample_part`, at the
+  whole record's exact rate ratio).
 - Windows with fewer than two rule peaks take the median T of all the
   record's windows: their beats are cut as long as they can be (``length`` or
   the window end) and trimmed to ``period_factor`` * T once the last chunk
@@ -40,29 +40,31 @@ from .database import annotated_beats, beats_to_arrays
 from .labels import label_beats
 from .peaks import rescale_indices, rule_peaks
 from .records import DEFAULT_DB, _channel_index, _read_header, read_annotations, read_signal, record_path
-from .signal import normalize_windows, resample, resample_ratio, validate_rate, window_length
+from .signal import (
+    normalize_windows,
+    output_rate,
+    resample_part,
+    resample_span,
+    resampled_length,
+    validate_rate,
+    window_length,
+)
 
 __all__ = ["segment_chunked", "segment_record_chunked", "write_record_beats", "DEFAULT_CHUNK_S"]
 
 #: Ten minutes of signal per chunk: about 1.7 MB of float64 at 360 Hz.
 DEFAULT_CHUNK_S = 600.0
-#: Context read on each side of a chunk, in half-lengths of scipy's resample_poly filter (10 * max(up, down) taps).
-MARGIN_FILTERS = 2
 #: A period long enough that a beat is cut to its full ``length`` or its window end (trimmed later).
 _LONG_PERIOD = 2.0**40
 
 
 def _plan(n_samples: int, fs: float, fs_out: float, window: int, chunk_s: float, window_s: float):
-    """Chunks as ``(a, b, s0, s1, k0)``: output samples [a, b), read from input [s0, s1), whose output starts at k0."""
-    up, down = resample_ratio(fs, fs_out)
-    n_out = -(-n_samples * up // down)
+    """Chunks as ``(a, b, s0, s1)``: output samples [a, b), resampled from input [s0, s1)."""
+    n_out = resampled_length(n_samples, fs, fs_out)
     chunk_out = max(1, int(chunk_s // window_s)) * window
-    margin = 0 if up == down else -(-MARGIN_FILTERS * 10 * max(up, down) // up) + 2 * down
     for a in range(0, n_out, chunk_out):
         b = min(n_out, a + chunk_out)
-        s0 = max(0, (a * down // up - margin) // down * down)  # a multiple of down: the whole record's filter phase
-        s1 = min(n_samples, -(-b * down // up) + margin)
-        yield a, b, s0, s1, s0 * up // down
+        yield (a, b, *resample_span(a, b, n_samples, fs, fs_out))
 
 
 class _Spool:
@@ -113,7 +115,7 @@ def _normalized_chunks(read, n_samples, fs, *, chunk_s, fs_out, window_s):
     """Yield ``(a, x_normalized)``: output samples [a, a + len) resampled and scaled per window, as the whole record's."""
     window = window_length(fs_out, window_s)
     lo, hi = np.inf, -np.inf
-    for a, b, s0, s1, k0 in _plan(n_samples, fs, fs_out, window, chunk_s, window_s):
+    for a, b, s0, s1 in _plan(n_samples, fs, fs_out, window, chunk_s, window_s):
         raw = np.ascontiguousarray(read(s0, s1), dtype=np.float64)
         if raw.shape[0] != s1 - s0:
             raise ValueError(f"reading samples {s0}..{s1} gave {raw.shape[0]} samples, expected {s1 - s0}")
@@ -121,7 +123,8 @@ def _normalized_chunks(read, n_samples, fs, *, chunk_s, fs_out, window_s):
         if n_bad:
             raise ValueError(f"signal has {n_bad} NaN or infinite samples in {s0}..{s1}; fill or cut the gaps before segmenting")
         lo, hi = min(lo, raw.min()), max(hi, raw.max())
-        x_normalized, _, _ = normalize_windows(resample(raw, fs, fs_out)[a - k0 : b - k0], window)
+        x = resample_part(raw, fs, fs_out, start=s0, n_samples=n_samples, out_start=a, out_stop=b)
+        x_normalized, _, _ = normalize_windows(x, window)
         yield a, x_normalized
     if lo == hi:
         raise ValueError(f"signal is flat (every sample is {lo!r}); there are no beats to find")
@@ -198,6 +201,7 @@ def _run(
     """Validate like :func:`segment`, fill ``spool``, and return the other fields of :class:`Beats`."""
     validate_rate(fs)
     check_scheme(n_samples, fs, window_s, period)
+    fs_out = output_rate(fs, fs_out)  # as asked unless the rate ratio had to be bounded, as in segment
     window = window_length(fs_out, window_s)
     pre = pre_samples(pre_r_s, fs_out)
     refractory = None if refractory_s is None else int(round(refractory_s * fs_out))
@@ -212,8 +216,7 @@ def _run(
         r_given = np.sort(np.asarray(peaks).astype(np.int64))
         if r_given.size and (r_given[0] < 0 or r_given[-1] >= n_samples):
             raise ValueError(f"peaks must lie in [0, {n_samples}), got {r_given[0]}..{r_given[-1]}")
-        up, down = resample_ratio(fs, fs_out)
-        positions = np.minimum(rescale_indices(r_given, fs, fs_out), -(-n_samples * up // down) - 1)
+        positions = np.minimum(rescale_indices(r_given, fs, fs_out), resampled_length(n_samples, fs, fs_out) - 1)
     elif peaks != "rule":
         raise ValueError(
             f"peaks={peaks!r} cannot run in chunks (only the window-local 'rule' or given positions can); "

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _kernels
-from .signal import normalize_windows, resample, validate_signal, window_length
+from .signal import normalize_windows, output_rate, resample, resample_ratio, validate_signal, window_length
 
 __all__ = ["DETECTORS", "detect_r_peaks", "local_maxima", "rule_peaks", "rule_detector"]
 
@@ -86,8 +86,56 @@ def rule_peaks(
 
 
 def rescale_indices(indices, fs_from: float, fs_to: float) -> np.ndarray:
-    """Map sample indices at ``fs_from`` Hz to the nearest sample index at ``fs_to`` Hz."""
-    return np.rint(np.asarray(indices, dtype=np.float64) * (fs_to / fs_from)).astype(np.int64)
+    """Map sample indices at ``fs_from`` Hz to the nearest sample index at ``fs_to`` Hz, as the resampler does.
+
+    Index ``i`` goes to ``i * up / down`` with the factors of
+    :func:`ecgseg.signal.resample_ratio` (the fraction :func:`ecgseg.signal.resample`
+    uses: sample ``m`` of its output lies at input position ``m * down / up``),
+    in exact integer arithmetic and rounded to the nearest index, ties to
+    even (as ``numpy.rint``). So positions never drift from the resampled
+    signal, however long the record; either rate may be given as asked or as
+    :func:`ecgseg.signal.output_rate` returned it.
+
+    Parameters
+    ----------
+    indices : array_like of int
+        Sample indices at ``fs_from``.
+    fs_from, fs_to : float
+        The two rates in Hz.
+
+    Returns
+    -------
+    numpy.ndarray, int64
+        Same shape as ``indices``.
+
+    Raises
+    ------
+    ValueError
+        Indices that are not whole numbers, or rates :func:`ecgseg.signal.resample_ratio` refuses.
+
+    Examples
+    --------
+    >>> rescale_indices([0, 36, 108, 360], 360, 125).tolist()  # 12.5 -> 12, 37.5 -> 38 (ties to even)
+    [0, 12, 38, 125]
+    >>> int(rescale_indices(24 * 3600 * 2048 + 1000, 2048, 125))  # 24 h at 2048 Hz: exactly 10,800,061.035...
+    10800061
+    """
+    indices = np.asarray(indices)
+    if indices.dtype.kind not in "iu":
+        whole = np.zeros(indices.shape, bool)
+        if indices.dtype.kind == "f":
+            whole = np.isfinite(indices) & (indices == np.round(indices))
+        if not whole.all():
+            bad = indices[~whole].ravel()[0]
+            bad = bad.item() if hasattr(bad, "item") else bad
+            raise ValueError(f"indices must be whole sample numbers, got {indices.dtype} values such as {bad!r}")
+    indices = indices.astype(np.int64)
+    up, down = resample_ratio(fs_from, fs_to)
+    # i * up / down as whole * up + (rest * up) / down: no int64 overflow for any index a record can have.
+    whole, rest = np.divmod(indices, down)
+    quotient, remainder = np.divmod(rest * up, down)
+    nearest = whole * up + quotient
+    return nearest + ((2 * remainder > down) | ((2 * remainder == down) & (nearest % 2 == 1)))
 
 
 def rule_detector(
@@ -112,11 +160,12 @@ def rule_detector(
     """
     signal = validate_signal(signal, fs)
     x = resample(signal, fs, fs_out)
-    window = window_length(fs_out, window_s)
+    rate = output_rate(fs, fs_out)  # fs_out unless the rate ratio had to be bounded
+    window = window_length(rate, window_s)
     x_normalized, _, _ = normalize_windows(x, window)
-    refractory = None if refractory_s is None else int(round(refractory_s * fs_out))
+    refractory = None if refractory_s is None else int(round(refractory_s * rate))
     peaks = rule_peaks(x_normalized, window, threshold=threshold, refractory=refractory)
-    return rescale_indices(peaks, fs_out, fs)
+    return rescale_indices(peaks, rate, fs)
 
 
 from .detector import hamilton_detector  # noqa: E402  (the slope detector, ecgseg.detector)

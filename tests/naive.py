@@ -40,3 +40,16 @@ def cut_segments(x, starts, lows, lengths, segment_length):
             if max(low, 0) <= start + j < len(x):
                 out[b, j] = x[start + j]
     return out
+
+
+def polyphase_resample(x, up, down, h):
+    """``resample_poly``'s definition: output m = sum over k of h[m * down - k * up + half] * x[k], zero outside x."""
+    half = (len(h) - 1) // 2
+    n_out = -(-len(x) * up // down)
+    out = np.zeros(n_out)
+    for m in range(n_out):
+        for k in range(len(x)):
+            j = m * down - k * up + half
+            if 0 <= j < len(h):
+                out[m] += h[j] * x[k]
+    return out
