@@ -1,85 +1,220 @@
-"""The machinery behind :func:`ecgseg.fetch.fetch`: one pass over a database's files, HTTP and checksums.
+"""The pass behind :func:`ecgseg.fetch.fetch`: which files a database's records need, verified or downloaded.
 
-:class:`_Fetcher` walks a database the way the files name each other (RECORDS and
-ANNOTATORS, then each record's header, then the signal files the header names and
-the annotation files), verifying what is on disk against ``SHA256SUMS.txt`` and,
-when online, downloading what is missing or wrong through pooch. The plan and the
-transfer are one pass because the signal files are only known once their header is
-here. Below it: HTTP requests (:func:`_get`), retries while offline, short error
-reasons, and the SHA-256 list, digest and permission helpers.
+:class:`Fetcher` walks a database the way its files name each other: ``RECORDS`` (and
+the lists it nests, see :mod:`ecgseg._layout`) and ``ANNOTATORS``, then each chosen
+record's header, then the files that header names (signal files, or the segment records
+of a multi-segment record) and the record's annotation files. Each file is verified on
+disk against ``SHA256SUMS.txt`` and, when online, downloaded through pooch if missing or
+wrong. The plan and the transfer are one pass because a record's files are only known
+once its header is here.
 
-It reports progress as the fields of :class:`ecgseg.fetch.Progress` and leaves
-building :class:`ecgseg.fetch.FetchResult` to :mod:`ecgseg.fetch`, so it does not
-import that module.
+Every name read from the server is checked (:func:`ecgseg._layout.check_name`) before a
+file of that name is written, and every write is checked to land inside the database
+folder; a server that names a path outside it is not trusted: the pass stops and removes
+what it downloaded in this run. A record the server does not have is set aside (its files
+from this run removed, so nothing partial stays) and the others are fetched.
+
+It reports progress as the fields of :class:`ecgseg.fetch.Progress` and leaves building
+:class:`ecgseg.fetch.FetchResult` to :mod:`ecgseg.fetch`, so it does not import that module.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import io
 import os
 import re
-import time
-from collections.abc import Callable
-from pathlib import Path
 
+from ._http import (
+    SUMS,
+    ByteCounter,
+    Downloader,
+    NotOnServer,
+    again,
+    get,
+    get_verified,
+    mismatch,
+    quiet_pooch,
+    reason,
+    sha256,
+    term,
+)
+from ._layout import UnsafeName, check_name, outside, parse_annotators, parse_list, walk_records
 from .beatfile import default_file_mode, write_atomic
 
-SUMS = "SHA256SUMS.txt"
+
+class _Unreadable(Exception):
+    """A header wfdb cannot read: its record is set aside like one the server does not have."""
 
 
-class _Fetcher:
+class Fetcher:
     """One pass over a database's files: verify each on disk, download what is missing or wrong (when online).
 
     ``progress``, if not None, is called with the fields of an :class:`ecgseg.fetch.Progress`.
+    After :meth:`run`: ``records`` (complete on disk), ``missing`` (listed record or folder ->
+    why the server does not have it), ``files``, ``downloaded``, ``bytes_done``, and, offline,
+    ``problems`` (file -> what is wrong with it on disk).
     """
 
     def __init__(self, name, version, folder, url, sums, online, progress, retries, timeout, sums_bytes=None):
         self.name, self.version, self.folder, self.url = name, version, folder, url
         self.sums, self.sums_bytes, self.online = sums, sums_bytes, online
         self.progress, self.retries, self.timeout = progress, retries, timeout
+        self.records: list[str] = []
+        self.missing: dict[str, str] = {}
         self.files: list[str] = []
         self.downloaded: list[str] = []
-        self.problems: dict[str, str] = {}  # offline pass: file -> what is wrong with it
+        self.problems: dict[str, str] = {}
         self.bytes_done = 0
         self.files_done = 0
+        self._owner: dict[str, str] = {}  # file -> the record (or listed folder) it belongs to
         self._sizes: dict[str, list[int]] = {}  # extension -> [bytes, files] downloaded, for the estimate
         self._pooch = None
+        self._lists: dict[str, list[str] | None] = {}  # list file -> its checked lines (None: not to be had)
+        self._new_lists: dict[str, bytes] = {}  # list files fetched this run, written once all are checked
+        self._old_sums: bytes | None = None  # the local SHA256SUMS.txt this run replaced, if any
+        self._wrote_sums = False
+        self._made_folder = False
+        self._prepared = False
 
-    def run(self, records) -> None:
-        meta = ["RECORDS"] + (["ANNOTATORS"] if self._exists("ANNOTATORS") else [])
-        self._ensure_all(meta, later=["record files"])
-        if "RECORDS" in self.problems:
+    def run(self, requests: list[str] | None) -> None:
+        """Fetch the records named in ``requests`` (records or listed folders; None: all)."""
+        try:
+            self._run(requests)
+        except UnsafeName as error:
+            removed = self._remove(list(self.downloaded))
+            self._restore_sums()
+            raise UnsafeName(refusal(self.url, self.folder, error, removed)) from None
+
+    def kept_files(self) -> list[str]:
+        """The files of the records fetched, and the lists: ``files`` less those of records set aside."""
+        return list(dict.fromkeys(rel for rel in self.files if self._owner.get(rel) not in self.missing))
+
+    def _run(self, requests) -> None:
+        # The lists are read into memory and checked whole before any is written: a list naming a path
+        # outside the folder leaves the disk as it was (an earlier, good copy included).
+        if self._read_list("RECORDS") is None:
             return
-        chosen = _select(_read_lines(self.folder / "RECORDS"), records, self.name, self.version)
-        annotators = (
-            [line.split()[0] for line in _read_lines(self.folder / "ANNOTATORS")] if "ANNOTATORS" in meta else []
-        )
-        headers = [f"{record}.hea" for record in chosen]
-        self._ensure_all(headers, later=["their signal and annotation files"])
-        data = []
-        for record in chosen:
-            if f"{record}.hea" not in self.problems:
-                data += self._record_files(record, annotators)
-        self._ensure_all(data)
+        annotators = (self._read_list("ANNOTATORS") or []) if self._exists("ANNOTATORS") else []
+        chosen = self._choose(requests)
+        for rel, content in self._new_lists.items():
+            self._write(rel, content)
 
-    def _record_files(self, record: str, annotators: list[str]) -> list[str]:
+        data: list[str] = []
+        pending = [(record, record) for record in chosen]  # (record to read, the listed record it belongs to)
+        while pending:  # headers, then the segment headers that multi-segment headers name
+            headers = [f"{record}.hea" for record, _ in pending]
+            self._owner.update((f"{record}.hea", owner) for record, owner in pending)
+            self._ensure_all(headers, later=["their signal and annotation files"])
+            following = []
+            for record, owner in pending:
+                if owner in self.missing or f"{record}.hea" in self.problems:
+                    continue
+                try:
+                    segments, files = self._record_files(record, annotators if record == owner else [])
+                except _Unreadable as error:
+                    self._lose(owner, str(error))
+                    continue
+                following += [(segment, owner) for segment in segments]
+                self._owner.update((rel, owner) for rel in files)
+                data += files
+            pending = following
+        if self.online and self.sums is not None:  # a record the server lacks a file of: set aside before its data comes
+            for rel in data:
+                if rel not in self.sums:
+                    self._lose(self._owner[rel], f"{SUMS} has no {rel}")
+        self._ensure_all(data)
+        self.records = [record for record in chosen if record not in self.missing]
+
+    def _read_list(self, rel: str, owner: str | None = None) -> list[str] | None:
+        """The checked lines of a record list (or ANNOTATORS' extensions), from disk if verified, else the server.
+
+        None when it is not to be had: offline and missing or wrong (in ``problems``), or the server lacks
+        a nested list (its folder ``owner`` is then set aside).
+        """
+        if rel in self._lists:
+            return self._lists[rel]
+        self.files.append(rel)
+        self._owner[rel] = owner
+        data = None
+        if self._verified(rel):
+            data = (self.folder / rel).read_bytes()
+        elif not self.online:
+            self.problems[rel] = "fails its checksum" if (self.folder / rel).exists() else "missing"
+        else:
+            try:
+                expected = self.sums.get(rel) if self.sums is not None else None
+                if self.sums is not None and expected is None:
+                    raise NotOnServer(f"{SUMS} has no {rel}")
+                data = self._new_lists[rel] = get_verified(self.url, rel, expected, self.retries, self.timeout)
+            except NotOnServer as gone:
+                if owner is None:
+                    raise ValueError(
+                        f"{self.name} {self.version} at {self.url} has no {rel} ({gone}), "
+                        "and ecgseg needs it to know the records; is this a WFDB database?"
+                    ) from None
+                self._lose(owner, str(gone))
+            except ConnectionError as error:
+                raise ConnectionError(f"{error}; nothing was written; {again()} to try again") from None
+        if data is not None:
+            text = data.decode("utf-8", errors="replace")
+            self._lists[rel] = parse_annotators(text) if rel == "ANNOTATORS" else parse_list(text, rel)
+        lines = self._lists.setdefault(rel, None)
+        self._report(rel)
+        return lines
+
+    def _choose(self, requests) -> list[str]:
+        """The records to fetch, in list order, reading (and fetching) the nested lists they need."""
+        requests = None if requests is None else list(dict.fromkeys(r.strip() for r in requests if r.strip()))
+
+        def within(path: str, request: str) -> bool:
+            return path == request or path.startswith(request.rstrip("/") + "/")
+
+        def wanted(folder: str) -> bool:
+            return requests is None or any(r.startswith(folder) or within(folder, r) for r in requests)
+
+        def read(rel: str) -> list[str] | None:
+            return self._read_list(rel, owner=None if rel == "RECORDS" else rel[: -len("RECORDS")])
+
+        def is_folder(entry: str) -> bool:  # "a/" by convention, or a folder the checksum list shows as one
+            sums = self.sums or {}
+            return entry.endswith("/") or (f"{entry}/RECORDS" in sums and f"{entry}.hea" not in sums)
+
+        records, _ = walk_records(read, is_folder, wanted)
+        if requests is None:
+            return records
+        unknown = [r for r in requests if not any(within(x, r) for x in records)
+                   and not any(within(r, folder) or within(folder, r) for folder in self.missing)]
+        if unknown:
+            listed = self._lists["RECORDS"]
+            shown = ", ".join(listed[:6]) + (f", ..., {listed[-1]}" if len(listed) > 6 else "")
+            everything = walk_records(read, is_folder)[0]  # every list, for the hint: they are small
+            near = [x for x in everything if x.rsplit("/", 1)[-1] in {u.rsplit("/", 1)[-1] for u in unknown}]
+            hint = f"; did you mean {', '.join(near[:3])}?" if near else ""
+            raise ValueError(
+                f"{self.name} {self.version} has no record {', '.join(unknown)} ({term('records')}); "
+                f"its RECORDS lists {len(listed)}: {shown}{hint}"
+            )
+        return [x for x in records if any(within(x, r) for r in requests)]
+
+    def _record_files(self, record: str, annotators: list[str]) -> tuple[list[str], list[str]]:
+        """(segment records, files) a header names: signal files or segments, and ``record``'s annotations."""
         import wfdb  # ~0.4 s to import: only once headers are here
 
         path = self.folder / record
         try:
             header = wfdb.rdheader(str(path))
         except Exception as error:  # wfdb raises many types on a malformed header
-            raise ValueError(f"cannot read header {path}.hea ({type(error).__name__}: {error})") from None
-        if getattr(header, "seg_name", None):
-            raise ValueError(
-                f"record {record!r} of {self.name} is a multi-segment record, which `ecgseg fetch` does not handle yet"
-            )
+            raise _Unreadable(f"wfdb cannot read its header {record}.hea ({type(error).__name__}: {error})") from None
         parent = os.path.dirname(record)
-        signal_files = [os.path.join(parent, file_name) for file_name in dict.fromkeys(header.file_name or [])]
+        named = getattr(header, "seg_name", None) or header.file_name or []
+        for name in dict.fromkeys(named):
+            why = check_name(name)
+            if name != "~" and why is not None:  # "~": a gap or a signal without a file (WFDB)
+                raise UnsafeName(f"header {record}.hea names {name!r}: {why}")
+        names = [os.path.join(parent, name) for name in dict.fromkeys(named) if name != "~"]
         annotations = [f"{record}.{ext}" for ext in annotators if self._exists(f"{record}.{ext}")]
-        return signal_files + annotations
+        if getattr(header, "seg_name", None):
+            return names, annotations
+        return [], names + annotations
 
     def _exists(self, rel: str) -> bool:
         """Does the database have this optional file (an annotator list, an annotation)?"""
@@ -87,35 +222,65 @@ class _Fetcher:
             return rel in self.sums
         if (self.folder / rel).is_file() or not self.online:
             return (self.folder / rel).is_file()
-        return _get(self.url + rel, self.timeout, head=True) is not None
+        return get(self.url + rel, self.timeout, head=True) is not None
 
     def _ensure_all(self, rels: list[str], later: list[str] = ()) -> None:
         self.files += rels
         for index, rel in enumerate(rels):
+            owner = self._owner[rel]
+            if owner in self.missing:
+                self._report(rel)
+                continue
             try:
                 self._ensure(rel)
+            except NotOnServer as gone:  # every file here belongs to a listed record
+                self._lose(owner, str(gone))
+                self._report(rel)
             except ConnectionError as error:
                 missing = [r for r in rels[index:] if not self._verified(r)]
                 shown = ", ".join(missing[:8]) + (f", ... ({len(missing)} files)" if len(missing) > 8 else "")
                 raise ConnectionError(
                     f"{error}; still missing in {self.folder}: {shown}{''.join(f' and {x}' for x in later)}; "
-                    "run the same command again to resume"
+                    f"{again()} to resume"
                 ) from None
+
+    def _lose(self, owner: str, why: str) -> None:
+        """The server lacks ``owner`` (a record or a listed folder): note why, remove what this run kept of it."""
+        self.missing.setdefault(owner, why)
+        self._remove([rel for rel in self.downloaded if self._owner.get(rel) == owner])
+
+    def _remove(self, rels: list[str]) -> int:
+        """Remove files this run downloaded, and the folders left empty (this run made them)."""
+        for rel in rels:
+            size = (self.folder / rel).stat().st_size
+            (self.folder / rel).unlink()
+            self.downloaded.remove(rel)
+            self.bytes_done -= size
+            parent = (self.folder / rel).parent
+            while parent != self.folder and not any(parent.iterdir()):
+                parent.rmdir()
+                parent = parent.parent
+        return len(rels)
+
+    def _restore_sums(self) -> None:
+        """Put back the local checksum list this run replaced; remove the folder if this run made it and it is empty."""
+        local = self.folder / SUMS
+        if self._wrote_sums:
+            write_atomic(local, self._old_sums) if self._old_sums is not None else local.unlink()
+        if self._made_folder and not any(self.folder.iterdir()):
+            self.folder.rmdir()
 
     def _verified(self, rel: str) -> bool:
         path = self.folder / rel
         expected = self.sums.get(rel) if self.sums is not None else None
-        return path.is_file() and (expected is None or _sha256(path) == expected)
+        return path.is_file() and (expected is None or sha256(path) == expected)
 
     def _ensure(self, rel: str) -> None:
         if self.sums is not None and rel not in self.sums:
             if not self.online:
                 self.problems[rel] = f"not in the local {SUMS}"
                 return
-            raise ValueError(
-                f"{SUMS} of {self.name} {self.version} does not list {rel}, "
-                "so it cannot be verified; is the list complete?"
-            )
+            raise NotOnServer(f"{SUMS} has no {rel}")
         if not self._verified(rel):
             if not self.online:
                 self.problems[rel] = "fails its checksum" if (self.folder / rel).exists() else "missing"
@@ -143,29 +308,36 @@ class _Fetcher:
         import pooch
         import requests
 
+        self._check_inside(rel)
         if self._pooch is None:
             self._prepare_folder()
             self._pooch = pooch.create(path=self.folder, base_url=self.url, registry={}, retry_if_failed=self.retries)
         expected = self.sums.get(rel) if self.sums is not None else None
         self._pooch.registry[rel] = f"sha256:{expected}" if expected else None
-        counter = _ByteCounter(lambda n: self._report(rel, n))
-        downloader = pooch.HTTPDownloader(progressbar=counter, chunk_size=1 << 16, timeout=self.timeout)
+        downloader = Downloader(rel, ByteCounter(lambda n: self._report(rel, n)), self.timeout)
         attempts = 1 + self.retries
         try:
-            with _quiet_pooch():
+            with quiet_pooch():
                 self._pooch.fetch(rel, downloader=downloader)
         except ValueError as error:
             got = re.search(r"but got (\w+)", str(error))
-            raise ValueError(
-                f"{self.url}{rel} does not match its SHA-256 in {SUMS} after {attempts} attempts "
-                f"(expected {expected}, got {got.group(1) if got else '?'}); nothing was kept. "
-                "The server's copy is corrupt or was altered in transit: try again later or another --base-url"
-            ) from None
+            raise ValueError(mismatch(self.url, rel, expected, got.group(1) if got else None, attempts)) from None
         except requests.RequestException as error:
             raise ConnectionError(
-                f"could not download {self.url}{rel} after {attempts} attempts ({_reason(error)})"
+                f"could not download {self.url}{rel} after {attempts} attempts ({reason(error)})"
             ) from None
-        _default_permissions(self.folder / rel)
+        os.chmod(self.folder / rel, default_file_mode())  # pooch's temporary files are created 0600
+        self._count(rel)
+
+    def _write(self, rel: str, data: bytes) -> None:
+        """Write a file fetched into memory (a list), atomically."""
+        self._check_inside(rel)
+        self._prepare_folder()
+        (self.folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.folder / rel, data)
+        self._count(rel)
+
+    def _count(self, rel: str) -> None:
         size = (self.folder / rel).stat().st_size
         self.bytes_done += size
         total = self._sizes.setdefault(_extension(rel), [0, 0])
@@ -173,157 +345,40 @@ class _Fetcher:
         total[1] += 1
         self.downloaded.append(rel)
 
+    def _check_inside(self, rel: str) -> None:
+        where = outside(self.folder, rel)
+        if where is not None:  # rel passed check_name: a symbolic link on disk leads elsewhere
+            raise ValueError(
+                f"refused to write {self.folder / rel}: a symbolic link in that path leads to {where}, "
+                f"outside {self.folder}; nothing was written there. Remove the link or fetch into another "
+                f"folder ({term('data_dir')})"
+            )
+
     def _prepare_folder(self) -> None:
-        """Create the folder and save the server's checksum list, once something is to be downloaded."""
+        """Create the folder and save the server's checksum list, once something is to be written."""
+        if self._prepared:
+            return
+        self._prepared = True
         try:
+            self._made_folder = not self.folder.exists()
             self.folder.mkdir(parents=True, exist_ok=True)
             local = self.folder / SUMS
             if self.sums_bytes is not None and (not local.is_file() or local.read_bytes() != self.sums_bytes):
+                self._old_sums = local.read_bytes() if local.is_file() else None
                 write_atomic(local, self.sums_bytes)
-                _default_permissions(local)
+                self._wrote_sums = True
         except PermissionError:
             raise PermissionError(
-                f"cannot write to {self.folder}; point --data-dir / $ECGSEG_DATA at a writable folder"
+                f"cannot write to {self.folder}; give a writable folder as {term('data_dir')} or $ECGSEG_DATA"
             ) from None
-
-
-class _ByteCounter:
-    """Pooch's progress-bar protocol (total, update, reset, close), forwarding bytes of the file in flight."""
-
-    def __init__(self, report: Callable[[int], None]):
-        self._report = report
-        self._total = self.n = 0
-
-    @property
-    def total(self) -> int:
-        return self._total
-
-    @total.setter
-    def total(self, value: int) -> None:  # set at the start of every attempt
-        self._total, self.n = value, 0
-
-    def update(self, n: int) -> None:
-        self.n = min(self.n + n, self._total) if self._total else self.n + n
-        self._report(self.n)
-
-    def reset(self) -> None:
-        self.n = 0
-
-    def close(self) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def _quiet_pooch():
-    """Pooch logs every download at INFO on stderr; our caller shows progress its own way."""
-    import pooch
-
-    logger = pooch.get_logger()
-    level = logger.level
-    logger.setLevel("WARNING")
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
-def _get(url: str, timeout: float, head: bool = False) -> bytes | None:
-    """The body of ``url`` (``b""`` for ``head``), None when the server says 404; ConnectionError otherwise."""
-    import pooch
-    import requests
-
-    try:
-        if head:
-            available = pooch.HTTPDownloader(timeout=timeout)(url, None, None, check_only=True)
-            return b"" if available else None
-        buffer = io.BytesIO()
-        pooch.HTTPDownloader(timeout=timeout)(url, buffer, None)
-        return buffer.getvalue()
-    except requests.HTTPError as error:
-        if error.response is not None and error.response.status_code in (403, 404):
-            return None  # PhysioNet answers 403 for some paths that do not exist
-        raise ConnectionError(f"{url}: {_reason(error)}") from None
-    except requests.RequestException as error:
-        raise ConnectionError(f"cannot reach {url} ({_reason(error)})") from None
-
-
-def _get_with_retries(url: str, timeout: float, retries: int, offline: _Fetcher, last: ConnectionError) -> bytes | None:
-    """Try the server again with back-off (as pooch does); fail naming what is missing on disk."""
-    for attempt in range(retries):
-        time.sleep(min(attempt + 1, 10))
-        try:
-            return _get(url, timeout)
-        except ConnectionError as error:
-            last = error
-    if not offline.folder.is_dir() or not any(offline.folder.iterdir()):
-        need = f"nothing is on disk yet in {offline.folder}"
-    elif offline.sums is None:
-        need = f"there is no local {SUMS} in {offline.folder} to verify the files on disk"
-    else:
-        problems = [f"{rel} ({why})" for rel, why in offline.problems.items()]
-        need = (
-            f"{len(problems)} files are missing or wrong in {offline.folder}: "
-            + ", ".join(problems[:8])
-            + (", ..." if len(problems) > 8 else "")
-        )
-        if any(rel.endswith(".hea") for rel in offline.problems):
-            need += ", and the files those headers name"
-    raise ConnectionError(
-        f"{last} after {retries + 1} attempts, and {need}; check the network or --base-url / $ECGSEG_PHYSIONET_URL"
-    )
-
-
-def _reason(error: Exception) -> str:
-    """The short cause of a requests error ('[Errno 111] Connection refused', 'HTTP 500', ...)."""
-    response = getattr(error, "response", None)
-    if response is not None:
-        return f"HTTP {response.status_code} {response.reason}"
-    text = str(error)
-    found = re.search(
-        r"\[Errno -?\d+\] [^'\"()]+|Read timed out|Connection broken: [^'\"(]+|IncompleteRead\([^)]*\)", text
-    )
-    return found.group(0).strip() if found else f"{type(error).__name__}: {text[:160]}"
-
-
-def _parse_sums(data: bytes, source) -> dict[str, str]:
-    """``{path: sha256}`` from a sha256sum-style list."""
-    sums = {}
-    for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
-        if not line.strip():
-            continue
-        parts = line.split(maxsplit=1)
-        if len(parts) != 2 or not re.fullmatch(r"[0-9a-fA-F]{64}", parts[0]):
-            raise ValueError(f"{source} is not a SHA-256 list (line {number}: {line[:60]!r})")
-        sums[parts[1].strip().lstrip("*").removeprefix("./")] = parts[0].lower()
-    return sums
-
-
-def _default_permissions(path: Path) -> None:
-    """pooch's temporary files are created 0600; a data file gets what the umask gives a new file."""
-    os.chmod(path, default_file_mode())
 
 
 def _extension(rel: str) -> str:
     return os.path.splitext(rel)[1] or rel
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _read_lines(path: Path) -> list[str]:
-    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
-
-
-def _select(names: list[str], records, db: str, version: str) -> list[str]:
-    if records is None:
-        return names
-    unknown = [r for r in records if r not in set(names)]
-    if unknown:
-        shown = ", ".join(names[:6]) + (f", ..., {names[-1]}" if len(names) > 6 else "")
-        raise ValueError(f"{db} {version} has no record {', '.join(unknown)}; its RECORDS lists {len(names)}: {shown}")
-    return list(dict.fromkeys(records))
+def refusal(url: str, folder, error: Exception, removed: int) -> str:
+    """The one line that says a server named a path outside the database folder, and what became of this run."""
+    done = (f"nothing was written outside {folder}, and the {removed} file{'s' if removed > 1 else ''} this run "
+            f"downloaded from it {'were' if removed > 1 else 'was'} removed") if removed else "nothing from it was written"
+    return f"refused {url}: {error}; {done} (a server that names such paths is broken or hostile: check {term('base_url')})"

@@ -7,12 +7,8 @@ go to tmp_path; nothing is written into the shared data. No test touches the int
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
-import socket
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -21,87 +17,23 @@ from click.testing import CliRunner
 
 from ecgseg.cli import cli
 from ecgseg.fetch import DATABASES, fetch, list_databases, parse_database
-from ecgseg.records import read_record
 
-from .conftest import find_data_dir
+from .conftest import REPO
+from .physionet_server import HAVE_MITDB, MITDB, SHARED, serving, unreachable_url
 
-REPO = Path(__file__).resolve().parents[1]
-# Absolute: the server folder holds symlinks to these files, and $ECGSEG_DATA may be relative (CI sets ../shared/data).
-SHARED = find_data_dir() or (REPO.parent / "shared" / "data").resolve()
-MITDB = SHARED / "mitdb"
-pytestmark = pytest.mark.skipif(not (MITDB / "SHA256SUMS.txt").is_file(), reason=f"MIT-BIH files not found in {MITDB}")
-
-FEW = ["100", "101", "207"]
-
-
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    """Static files, logging each request; files listed in server.drop are cut off halfway."""
-
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        self.server.log.append(self.path)
-        name = self.path.rsplit("/", 1)[-1]
-        if name in self.server.drop:
-            data = Path(self.translate_path(self.path)).read_bytes()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data[: len(data) // 2])
-            self.wfile.flush()
-            self.close_connection = True  # the client is left waiting for the other half
-            return
-        super().do_GET()
-
-
-class Server:
-    """A PhysioNet-like file server: ``url`` is the base (``http://127.0.0.1:PORT/files/``)."""
-
-    def __init__(self, root: Path):
-        self.folder = root / "files" / "mitdb" / "1.0.0"
-        self.folder.mkdir(parents=True)
-        for source in MITDB.iterdir():
-            (self.folder / source.name).symlink_to(source)
-        handler = functools.partial(_Handler, directory=str(root))
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.httpd.log, self.httpd.drop = [], set()
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/files/"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-
-    def publish(self, db: str, version: str, files: dict[str, Path | bytes]) -> None:
-        """Serve another database: ``{relative path: file to link, or bytes}``."""
-        for rel, source in files.items():
-            target = self.folder.parents[1] / db / version / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(source) if isinstance(source, bytes) else target.symlink_to(source)
-
-    def replace(self, name: str, data: bytes | None) -> None:
-        """Serve other bytes for ``name`` (None: remove it from the server)."""
-        (self.folder / name).unlink()
-        if data is not None:
-            (self.folder / name).write_bytes(data)
-
-    def gets(self) -> list[str]:
-        return [path.rsplit("/", 1)[-1] for path in self.httpd.log]
+pytestmark = pytest.mark.skipif(not HAVE_MITDB, reason=f"MIT-BIH files not found in {MITDB}")
 
 
 @pytest.fixture
 def server(tmp_path):
-    served = Server(tmp_path / "server")
-    yield served
-    served.httpd.shutdown()
-    served.httpd.server_close()
+    yield from serving(tmp_path)
 
 
 @pytest.fixture
 def unreachable():
-    """A base URL on a local port nobody listens on (connection refused at once)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/files/"
+    return unreachable_url()
+
+FEW = ["100", "101", "207"]
 
 
 def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
@@ -156,7 +88,7 @@ def test_truncated_local_file_is_replaced(server, tmp_path):
 
 def test_dropped_connection_leaves_no_complete_looking_file_and_resumes(server, tmp_path):
     server.httpd.drop.add("101.dat")
-    with pytest.raises(ConnectionError, match=r"could not download .*101\.dat after 2 attempts .*still missing in .*101\.dat, 101\.atr.*run the same command again"):
+    with pytest.raises(ConnectionError, match=r"could not download .*101\.dat after 2 attempts .*still missing in .*101\.dat, 101\.atr.*call fetch again to resume"):
         fetch("mitdb", FEW, data_dir=tmp_path, base_url=server.url, retries=1)
     folder = tmp_path / "mitdb"
     assert server.gets().count("101.dat") == 2  # retried once
@@ -202,32 +134,15 @@ def test_checksum_mismatch_is_refused(server, tmp_path):
 
 
 def test_unknown_database_and_record(server, tmp_path):
-    with pytest.raises(ValueError, match=r"unknown database 'nosuchdb': known are mitdb, .*`ecgseg fetch nosuchdb/1.0.0`"):
+    with pytest.raises(ValueError, match=r"unknown database 'nosuchdb': known are mitdb, .*fetch\('nosuchdb/1.0.0'\)"):
         fetch("nosuchdb", data_dir=tmp_path, base_url=server.url)
     with pytest.raises(ValueError, match=r"no database nosuchdb version 1.0.0 at http://127.0.0.1:\d+/files/nosuchdb/1.0.0/"):
         fetch("nosuchdb/1.0.0", data_dir=tmp_path, base_url=server.url)
-    with pytest.raises(ValueError, match=r"mitdb 1.0.0 has no record 999; its RECORDS lists 48: 100, 101"):
+    with pytest.raises(ValueError, match=r"^mitdb 1.0.0 has no record 999 \(records=\); its RECORDS lists 48: 100, 101"):
         fetch("mitdb", ["100", "999"], data_dir=tmp_path, base_url=server.url)
     with pytest.raises(ValueError, match="not a PhysioNet database"):
         parse_database("../etc")
     assert not (tmp_path / "mitdb" / "100.dat").exists()
-
-
-def test_records_in_subfolders_and_several_signal_files(server, tmp_path):
-    """PTB layout: RECORDS names patient001/s0010_re, whose header names a .dat and a .xyz."""
-    source = SHARED / "ptbdb"
-    if not (source / "patient001" / "s0010_re.hea").is_file():
-        pytest.skip(f"PTB record not found in {source}")
-    records = b"patient001/s0010_re\n"
-    sums = (source / "SHA256SUMS.txt").read_bytes() + f"{hashlib.sha256(records).hexdigest()} RECORDS\n".encode()
-    files = {f"patient001/{p.name}": p for p in (source / "patient001").iterdir()}
-    server.publish("ptbdb", "1.0.0", {"RECORDS": records, "SHA256SUMS.txt": sums, **files})
-    result = fetch("ptbdb", data_dir=tmp_path, base_url=server.url)
-    assert sorted(result.files) == sorted(["RECORDS", *files])  # no ANNOTATORS in this database
-    for rel, path in files.items():
-        assert (tmp_path / "ptbdb" / rel).read_bytes() == path.read_bytes()
-    record = read_record(tmp_path / "ptbdb" / "patient001" / "s0010_re")
-    assert record.fs == 1000 and record.signal.shape == (38400,)
 
 
 def test_segment_reads_what_was_fetched(server, tmp_path, monkeypatch):
@@ -300,22 +215,58 @@ def test_corrupt_local_file_offline_is_not_accepted(server, tmp_path, unreachabl
         fetch("mitdb", ["100"], data_dir=tmp_path, base_url=unreachable, retries=0)
 
 
-def test_cli_errors_and_list(server, tmp_path):
+def test_cli_errors_name_options(server, tmp_path):
     runner = CliRunner()
     result = runner.invoke(cli, ["fetch", "nosuchdb", "--data-dir", str(tmp_path), "--base-url", server.url])
-    assert result.exit_code == 1 and result.stderr.startswith("Error: unknown database 'nosuchdb'")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: unknown database 'nosuchdb': known are mitdb, ptbdb, incartdb, svdb, nsrdb, ltafdb; "
+        "for another PhysioNet database give its version, e.g. `ecgseg fetch nosuchdb/1.0.0`\n"
+    )
     result = runner.invoke(cli, ["fetch", "mitdb", "--records", "999", "--data-dir", str(tmp_path), "--base-url", server.url, "-q"])
-    assert result.exit_code == 1 and result.stderr.splitlines() == [result.stderr.splitlines()[0]]
-    assert "has no record 999" in result.stderr
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: mitdb 1.0.0 has no record 999 (--records); its RECORDS lists 48: 100, 101, 102, 103, 104, 105, ..., 234\n"
+    )
+    result = runner.invoke(cli, ["fetch", "nosuchdb/1.0.0", "--data-dir", str(tmp_path), "--base-url", server.url])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: no database nosuchdb version 1.0.0 at {server.url}nosuchdb/1.0.0/ (no SHA256SUMS.txt, no RECORDS); "
+        "check the name and version on physionet.org, or --base-url (databases that need credentials are not supported)\n"
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["server"]  # lists are checked in memory: a wrong request writes nothing
 
+
+def test_list_says_which_folder_and_what_is_on_disk(server, tmp_path, monkeypatch):
+    runner = CliRunner()
     listing = runner.invoke(cli, ["fetch", "--list", "--data-dir", str(SHARED)])
-    assert listing.exit_code == 0
+    assert listing.exit_code == 0, listing.output
     lines = listing.stdout.splitlines()
-    assert [line.split()[0] for line in lines[: len(DATABASES)]] == list(DATABASES)
-    assert lines[0].split()[:3] == ["mitdb", "1.0.0", "48/48"]
+    assert lines[0] == f"data folder: {SHARED} (from --data-dir)"
+    assert [line.split()[0] for line in lines[1 : 1 + len(DATABASES)]] == list(DATABASES)
+    assert lines[1] == "mitdb      1.0.0   48/48 records on disk    MIT-BIH Arrhythmia Database"
+    assert len(lines) == 1 + len(DATABASES)  # nothing listed that fetch cannot fetch by name
+
     fetch("mitdb", ["100", "101"], data_dir=tmp_path, base_url=server.url)
     (tmp_path / "mitdb" / "101.dat").unlink()
     assert list_databases(tmp_path)[0].records_on_disk == 1
+    (tmp_path / "mydb").mkdir()  # a database folder fetch does not know by name
+    (tmp_path / "mydb" / "RECORDS").write_text("a\n")
+    monkeypatch.setenv("ECGSEG_DATA", str(tmp_path))
+    lines = runner.invoke(cli, ["fetch", "--list"]).stdout.splitlines()
+    assert lines[0] == f"data folder: {tmp_path} (from $ECGSEG_DATA)"
+    assert lines[1] == "mitdb      1.0.0   1/48 records on disk     MIT-BIH Arrhythmia Database"
+    assert lines[-2:] == [
+        "other database folders here, not known to fetch (give SLUG/VERSION to fetch one):",
+        "mydb               0/1 records on disk",
+    ]
+    monkeypatch.delenv("ECGSEG_DATA")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    lines = runner.invoke(cli, ["fetch", "--list"]).stdout.splitlines()
+    assert lines[0] == (
+        f"data folder: {tmp_path / 'cache' / 'ecgseg'} (from the per-user cache; --data-dir or $ECGSEG_DATA sets "
+        "another, does not exist yet)"
+    )
 
 
 def test_quiet_prints_nothing(server, tmp_path):

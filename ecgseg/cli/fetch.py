@@ -44,11 +44,14 @@ class _FetchBar:
 
 
 def _run_fetch(db: str, records, data_dir, base_url, retries: int, quiet: bool):
+    """Fetch with a progress bar and the summary on stderr; the library's messages name options, not keywords."""
+    from .._http import command_line_terms
     from ..fetch import fetch
 
     bar = None if quiet else _FetchBar(f"fetching {db}")
     try:
-        result = fetch(db, records, data_dir=data_dir, base_url=base_url, progress=bar, retries=retries)
+        with command_line_terms():
+            result = fetch(db, records, data_dir=data_dir, base_url=base_url, progress=bar, retries=retries)
     finally:
         if bar is not None:
             bar.close()
@@ -56,9 +59,45 @@ def _run_fetch(db: str, records, data_dir, base_url, retries: int, quiet: bool):
     return result
 
 
+def _show_list(data_dir) -> None:
+    """``fetch --list``: the data folder and where it came from, the known databases, then other folders there."""
+    import os
+
+    from ..fetch import list_databases
+    from ..records import resolve_data_dir
+
+    source = click.get_current_context().get_parameter_source("data_dir")
+    origin = {click.core.ParameterSource.COMMANDLINE: "--data-dir",
+              click.core.ParameterSource.ENVIRONMENT: "$ECGSEG_DATA"}.get(source, "the per-user cache; --data-dir or $ECGSEG_DATA sets another")
+    root = resolve_data_dir(data_dir)
+    exists = "" if root.is_dir() else ", does not exist yet"
+    click.echo(f"data folder: {os.path.abspath(root)} (from {origin}{exists})")
+    statuses = list_databases(data_dir)
+    known = [s for s in statuses if s.version is not None]
+    others = [s for s in statuses if s.version is None]
+    for status in known:
+        click.echo(_status_line(status))
+    if others:
+        click.echo("other database folders here, not known to fetch (give SLUG/VERSION to fetch one):")
+        for status in others:
+            click.echo(_status_line(status))
+
+
+def _status_line(status) -> str:
+    if status.records_total is None:
+        on_disk = "not on disk"
+    else:
+        on_disk = f"{status.records_on_disk}/{status.records_total} records on disk"
+        if status.lists_missing:
+            on_disk += f" ({status.lists_missing} nested RECORDS missing)"
+    return f"{status.name:<10} {status.version or '':<7} {on_disk:<24} {status.title}".rstrip()
+
+
 @click.command("fetch")
 @click.argument("database", default="mitdb")
-@click.option("--records", "only", default=None, help="Comma-separated records to fetch [default: all in RECORDS].")
+@click.option("--records", "only", default=None,
+              help="Comma-separated records or folders to fetch, as RECORDS lists them: 100, patient001/s0010_re, "
+              "records100/00000/ (every record below it) [default: all].")
 @click.option("--data-dir", type=click.Path(file_okay=False), envvar="ECGSEG_DATA",
               help="Data folder; files go to DATA/DATABASE/ [default: $ECGSEG_DATA, else the per-user cache].")
 @click.option("--base-url", envvar="ECGSEG_PHYSIONET_URL",
@@ -72,19 +111,17 @@ def fetch_command(database, only, data_dir, base_url, retries, show_list, quiet)
     """Download a PhysioNet DATABASE (default mitdb), verified, into the data folder.
 
     DATABASE is a known slug (see --list) or SLUG/VERSION for any other PhysioNet
-    database. Each file is checked against the server's SHA256SUMS.txt and renamed
-    into place only when complete; a second run downloads nothing, an interrupted
-    one resumes. Offline, files already on disk are checked against the local copy
-    of SHA256SUMS.txt.
+    database. Records in subfolders and nested RECORDS lists (PTB-XL) keep PhysioNet's
+    layout under DATA/DATABASE/. Each file is checked against the server's
+    SHA256SUMS.txt and renamed into place only when complete; a second run downloads
+    nothing, an interrupted one resumes. Offline, files already on disk are checked
+    against the local copy of SHA256SUMS.txt. A name from the server that would lead
+    outside the data folder stops the fetch; records the server does not have are
+    named, the others fetched, and the exit status is 1.
     """
     with library_errors():
         if show_list:
-            from ..fetch import list_databases
-
-            for status in list_databases(data_dir):
-                on_disk = ("not on disk" if status.records_total is None
-                           else f"{status.records_on_disk}/{status.records_total} records on disk")
-                click.echo(f"{status.name:<10} {status.version or '?':<7} {on_disk:<24} {status.title}")
+            _show_list(data_dir)
             return
         records = [name.strip() for name in only.split(",") if name.strip()] if only else None
         _run_fetch(database, records, data_dir, base_url, retries, quiet)
