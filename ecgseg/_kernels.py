@@ -195,3 +195,64 @@ def polyphase_resample(x, x_start, n_samples, taps, up, down, half_len, out_star
             acc = acc + x[k - x_start] * taps[phase, k - oldest]
         out[m - out_start] = acc
     return out
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def windowed_quantile(times, values, centers, half_window, q):
+    """The ``q`` quantile (linear interpolation, as ``np.quantile``) of ``values`` whose ``times`` lie within
+    ``half_window`` of each center; NaN where none do. ``times`` and ``centers`` are sorted.
+
+    The window slides forward, so a sorted copy of it is kept and updated by one insertion or removal per value.
+    """
+    n_out = centers.shape[0]
+    n = times.shape[0]
+    out = np.full(n_out, np.nan)
+    window = np.empty(n)
+    m = 0
+    lo = 0
+    hi = 0
+    for i in range(n_out):
+        while hi < n and times[hi] <= centers[i] + half_window:
+            v = values[hi]  # insert, keeping the window sorted
+            k = m
+            while k > 0 and window[k - 1] > v:
+                window[k] = window[k - 1]
+                k -= 1
+            window[k] = v
+            m += 1
+            hi += 1
+        while lo < hi and times[lo] < centers[i] - half_window:
+            v = values[lo]  # remove one copy
+            k = 0
+            while window[k] != v:
+                k += 1
+            for j in range(k, m - 1):
+                window[j] = window[j + 1]
+            m -= 1
+            lo += 1
+        if m == 0:
+            continue
+        position = q * (m - 1)
+        below = int(np.floor(position))
+        above = min(below + 1, m - 1)
+        out[i] = window[below] + (window[above] - window[below]) * (position - below)
+    return out
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def row_medians(segments, members, offsets):
+    """Sample-wise median of the rows ``members[offsets[b]:offsets[b + 1]]`` of ``segments``, per group b."""
+    n_groups = offsets.shape[0] - 1
+    length = segments.shape[1]
+    out = np.zeros((n_groups, length), dtype=np.float32)
+    column = np.empty(members.shape[0])
+    for b in range(n_groups):
+        start = offsets[b]
+        m = offsets[b + 1] - start
+        if m == 0:
+            continue
+        for j in range(length):
+            for k in range(m):
+                column[k] = segments[members[start + k], j]
+            out[b, j] = np.median(column[:m])
+    return out

@@ -53,3 +53,12 @@ def polyphase_resample(x, up, down, h):
             if 0 <= j < len(h):
                 out[m] += h[j] * x[k]
     return out
+
+
+def windowed_quantile(times, values, centers, half_window, q):
+    out = np.full(len(centers), np.nan)
+    for i, c in enumerate(centers):
+        inside = (times >= c - half_window) & (times <= c + half_window)
+        if inside.any():
+            out[i] = np.quantile(values[inside], q)
+    return out

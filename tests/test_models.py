@@ -223,3 +223,55 @@ def test_cli_train_records_arch_and_context_and_classify_rebuilds_it(tmp_path):
     assert code == 0 and np.load(io.BytesIO(out)).shape == (labels.size, 5)
     code, _, err = _run(["train", str(data), "-o", str(tmp_path / "x.pt"), "--context", "rr", "--arch", "resnet"])
     assert code == 2 and "resnet" in err
+
+
+def test_a_second_input_channel_carries_the_task():
+    # class 2 beats differ from their template channel only: the beat channel alone is the same noise for both
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 2], 64)
+    beats = rng.normal(0, 0.05, (128, 187)).astype(np.float32)
+    templates = (beats + np.where(labels[:, None] == 2, 0.6, 0.0)).astype(np.float32)
+    x = np.stack([beats, templates], axis=1)
+    config = TrainConfig(epochs=4, batch_size=16, lr=3e-3, validation="beats", augment=True, balance="none",
+                         model=ModelConfig(in_channels=2))
+    result = train(x, labels, config=config)
+    assert result.metadata["val_macro_f1"] >= 0.95
+    with pytest.raises(ValueError, match=r"not \(n_beats, 2, 187\) for a model of 2 input channels"):
+        train(beats, labels, config=config)
+
+
+def test_augment_shares_its_draw_between_a_beat_and_its_template():
+    from ecgseg.classify.train import augment
+
+    x = torch.rand(8, 187)
+    out = augment(torch.stack([x, x], dim=1), torch.Generator().manual_seed(0))
+    assert out.shape == (8, 2, 187)
+    # the same scale, offset and stretch: the channels differ by their independent noise only
+    assert float((out[:, 0] - out[:, 1]).abs().max()) < 0.1
+    assert augment(x, torch.Generator().manual_seed(0)).shape == (8, 187)
+
+
+def test_recall_floor_keeps_the_calibration_from_silencing_a_class():
+    from ecgseg.classify.train import calibrate_bias
+
+    rng = np.random.default_rng(0)
+    labels = np.r_[np.zeros(900, int), np.ones(100, int)]
+    # class S is poorly separated: silencing it costs its F1 but wins N's
+    logits = np.zeros((1000, 5)) - 9
+    logits[:, 0] = 0
+    logits[:, 1] = rng.normal(np.where(labels == 1, 0.3, -0.3), 1.0)
+    free = calibrate_bias(logits, labels, classes=("N", "S"))
+    floored = calibrate_bias(logits, labels, classes=("N", "S"), recall_floor=0.5)
+    recall = lambda bias: np.mean(np.argmax(logits + bias, axis=1)[labels == 1] == 1)  # noqa: E731
+    assert recall(free) < 0.5 <= recall(floored)  # free: 0.15; floored: its uncalibrated 0.53
+
+
+def test_two_channel_checkpoint_round_trip(tmp_path):
+    net = build_model(ModelConfig(in_channels=2, n_extra=15)).eval()
+    path = tmp_path / "m.pt"
+    save_checkpoint(path, net)
+    loaded, checkpoint = load_checkpoint(path)
+    assert loaded.config.in_channels == 2 and loaded.config.n_extra == 15
+    x, extra = torch.rand(3, 2, 187), torch.rand(3, 15) + 0.5
+    assert torch.equal(net(x, extra), loaded(x, extra))
+    assert torch.load(path, weights_only=True)["config"]["in_channels"] == 2

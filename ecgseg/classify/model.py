@@ -32,7 +32,8 @@ class ModelConfig:
     """Shape of the network. ``arch`` names one of :data:`ARCHS`; ``n_extra`` per-beat context features (the R-R
     features of :mod:`ecgseg.rhythm`) join the convolution output before the dense layers (0: waveform only).
     ``pre_r_s`` records where the segments the model was trained on start (seconds before the R-peak), so a beat file
-    cut otherwise is refused. The remaining fields size the Kachuee network; the others have fixed seed sizes."""
+    cut otherwise is refused. ``in_channels`` is 2 for a model that reads each beat beside its record's local
+    template (:func:`ecgseg.morphology.beat_templates`), 1 for the beat alone. The remaining fields size the Kachuee network; the others have fixed seed sizes."""
 
     input_length: int = 187
     n_classes: int = 5
@@ -45,6 +46,7 @@ class ModelConfig:
     n_extra: int = 0
     arch: str = "kachuee"
     pre_r_s: float = 0.0
+    in_channels: int = 1
 
 
 class BeatNet(nn.Module):
@@ -72,8 +74,9 @@ class BeatNet(nn.Module):
         return torch.log(extra.clamp(min=1e-3))  # rr_features gives 0 s only for records of one beat
 
     def forward(self, segments: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
-        """Logits (batch, n_classes) of beats (batch, input_length) and, if configured, context (batch, n_extra)."""
-        x = self.features(segments.unsqueeze(1))
+        """Logits (batch, n_classes) of beats (batch, input_length), or (batch, in_channels, input_length), and, if
+        configured, context (batch, n_extra)."""
+        x = self.features(segments.unsqueeze(1) if segments.dim() == 2 else segments)
         if self.config.n_extra:
             if extra is None:
                 raise ValueError(f"this {self.config.arch} model needs {self.config.n_extra} R-R context features per beat")
@@ -120,7 +123,7 @@ class KachueeNet(BeatNet):
     def __init__(self, config: ModelConfig):
         super().__init__(config)
         c = config.channels
-        self.stem = nn.Conv1d(1, c, config.kernel_size, padding=config.kernel_size // 2)
+        self.stem = nn.Conv1d(config.in_channels, c, config.kernel_size, padding=config.kernel_size // 2)
         self.blocks = nn.Sequential(*[ResidualBlock(config) for _ in range(config.n_blocks)])
         length = _pooled_length(config.input_length, config.n_blocks, config.pool_size, config.pool_stride, config)
         self.fc1 = nn.Linear(c * length + config.n_extra, config.hidden)
@@ -156,7 +159,7 @@ class LstmFcnNet(BeatNet):
     def __init__(self, config: ModelConfig):
         super().__init__(config)
         a, b, c = self.widths
-        self.fcn = nn.Sequential(_conv_bn(1, a, 8), _conv_bn(a, b, 5), _conv_bn(b, c, 3), nn.AdaptiveAvgPool1d(1))
+        self.fcn = nn.Sequential(_conv_bn(config.in_channels, a, 8), _conv_bn(a, b, 5), _conv_bn(b, c, 3), nn.AdaptiveAvgPool1d(1))
         self.lstm = nn.LSTM(config.input_length, self.lstm_hidden, batch_first=True)
         self.dropout = nn.Dropout(0.8)
         self.out = nn.Linear(c + self.lstm_hidden + config.n_extra, config.n_classes)
@@ -181,7 +184,7 @@ class CnnBiLstmNet(BeatNet):
 
     def __init__(self, config: ModelConfig):
         super().__init__(config)
-        self.conv = nn.Sequential(_conv_bn(1, 64, 5), nn.MaxPool1d(2), _conv_bn(64, 128, 5), nn.MaxPool1d(2),
+        self.conv = nn.Sequential(_conv_bn(config.in_channels, 64, 5), nn.MaxPool1d(2), _conv_bn(64, 128, 5), nn.MaxPool1d(2),
                                   _conv_bn(128, 128, 5), nn.MaxPool1d(2))
         _pooled_length(config.input_length, 3, 2, 2, config)
         self.lstm = nn.LSTM(128, 64, batch_first=True, bidirectional=True)
@@ -208,7 +211,7 @@ class CnnMlpNet(BeatNet):
 
     def __init__(self, config: ModelConfig):
         super().__init__(config)
-        layers, c_in = [], 1
+        layers, c_in = [], config.in_channels
         for c_out in (16, 32, 32, 32):
             layers += [nn.Conv1d(c_in, c_out, 5, padding=2), nn.ReLU(), nn.MaxPool1d(2)]
             c_in = c_out

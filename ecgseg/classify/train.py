@@ -44,7 +44,9 @@ class TrainConfig:
     ``folds`` (``folds`` patient-wise folds, out-of-fold selection, then a final model on all beats) or ``beats``.
     ``score_classes``: the classes whose mean F1 picks the epoch and tunes the logit biases; N, S, V, F for the
     inter-patient protocol (its Q is a handful of beats once the paced records are out), all five for intra-patient,
-    where the paced beats are a class like the others."""
+    where the paced beats are a class like the others. ``recall_floor``: the logit biases may not push any scored
+    class's validation recall below this (or below its recall without biases, if that is lower already), so the
+    calibration cannot silence a class; None: no floor."""
 
     epochs: int = 20
     batch_size: int = 128
@@ -59,6 +61,7 @@ class TrainConfig:
     val_fraction: float = 0.2
     epoch_beats: int | None = None  # beats drawn per epoch (None: all training beats once)
     calibrate: bool = True
+    recall_floor: float | None = None
     score_classes: tuple[str, ...] = INTER_CLASSES
     seed: int = 0
     threads: int = 1  # measured here: 2 threads on 2 shared, busy cores trained 8x slower than 1 (spinning OMP threads)
@@ -72,6 +75,8 @@ class TrainResult:
     history: list[dict]
     val_records: list[str]
     metadata: dict
+    val_logits: np.ndarray | None = None  # the selected epoch's validation (out-of-fold with ``folds``) logits
+    val_labels: np.ndarray | None = None
 
 
 def split_validation(records, labels, val_fraction: float = 0.2, seed: int = 0, n_draws: int = 500) -> np.ndarray:
@@ -143,9 +148,20 @@ def patient_folds(records, labels, k: int = 4, seed: int = 0, n_draws: int = 300
 def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Random amplitude scale and offset, time stretch (+-10%, as a different heart rate) and noise, per beat.
 
-    The stretch moves the zero padding with the beat, as a beat of another period would be cut.
+    ``x`` is (n, length) or (n, channels, length); the channels of a beat (the beat and its template) share one
+    scale, offset and stretch. The stretch moves the zero padding with the beat, as a beat of another period would
+    be cut.
     """
-    n, length = x.shape
+    if x.dim() == 3:
+        n, channels, length = x.shape
+        flat = x.reshape(n, channels * length)
+        return _augment(flat, generator, channels).reshape(n, channels, length)
+    return _augment(x, generator, 1)
+
+
+def _augment(x: torch.Tensor, generator: torch.Generator, channels: int) -> torch.Tensor:
+    n, total = x.shape
+    length = total // channels
     scale = 1 + 0.15 * (2 * torch.rand(n, 1, generator=generator) - 1)
     offset = 0.05 * (2 * torch.rand(n, 1, generator=generator) - 1)
     stretch = 1 + 0.1 * (2 * torch.rand(n, 1, generator=generator) - 1)
@@ -153,9 +169,12 @@ def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     left = position.floor().long().clamp(max=length - 1)
     right = (left + 1).clamp(max=length - 1)
     weight = position - position.floor()
+    starts = (torch.arange(channels) * length).repeat_interleave(length)  # each channel reads its own samples
+    left, right = left.repeat(1, channels) + starts, right.repeat(1, channels) + starts
+    weight, inside = weight.repeat(1, channels), (position <= length - 1).repeat(1, channels)
     y = torch.gather(x, 1, left) * (1 - weight) + torch.gather(x, 1, right) * weight
-    y = torch.where(position <= length - 1, y, torch.zeros(()))
-    noise = 0.01 * torch.randn(n, length, generator=generator)
+    y = torch.where(inside, y, torch.zeros(()))
+    noise = 0.01 * torch.randn(n, total, generator=generator)
     return y * scale + offset + noise
 
 
@@ -211,11 +230,20 @@ def _score(logits: np.ndarray, labels: np.ndarray, bias=0.0, classes=INTER_CLASS
     return class_report(labels, np.argmax(logits + bias, axis=1)).macro_f1(classes)
 
 
+def _recalls(logits: np.ndarray, labels: np.ndarray, bias) -> np.ndarray:
+    """Validation recall of each class (0 for a class absent from ``labels``)."""
+    predicted = np.argmax(logits + bias, axis=1)
+    hits = np.bincount(labels[predicted == labels], minlength=logits.shape[1])
+    return hits / np.maximum(np.bincount(labels, minlength=logits.shape[1]), 1)
+
+
 def calibrate_bias(logits: np.ndarray, labels: np.ndarray, grid=np.linspace(-4, 4, 33), rounds: int = 3,
-                   classes=INTER_CLASSES) -> np.ndarray:
+                   classes=INTER_CLASSES, recall_floor: float | None = None) -> np.ndarray:
     """Per-class logit biases that maximise validation macro-F1 over ``classes``, by coordinate ascent on a grid.
 
-    N's bias stays 0 (only differences matter); a class absent from ``labels`` keeps 0.
+    N's bias stays 0 (only differences matter); a class absent from ``labels`` keeps 0. With ``recall_floor``, a
+    bias that leaves any class of ``classes`` with a validation recall below ``min(recall_floor, its recall
+    without biases)`` is not taken: the search cannot trade a class away for small gains in the others.
 
     Examples
     --------
@@ -227,6 +255,10 @@ def calibrate_bias(logits: np.ndarray, labels: np.ndarray, grid=np.linspace(-4, 
     bias = np.zeros(logits.shape[1])
     present = np.bincount(labels, minlength=logits.shape[1]) > 0
     best = _score(logits, labels, bias, classes)
+    floor = None
+    if recall_floor is not None:
+        scored = present & np.isin(np.array(CLASS_NAMES[: logits.shape[1]]), classes)
+        floor = np.where(scored, np.minimum(recall_floor, _recalls(logits, labels, bias)), 0.0)
     for _ in range(rounds):
         improved = False
         for c in range(1, logits.shape[1]):
@@ -235,6 +267,8 @@ def calibrate_bias(logits: np.ndarray, labels: np.ndarray, grid=np.linspace(-4, 
             for value in grid:
                 trial = bias.copy()
                 trial[c] = value
+                if floor is not None and np.any(_recalls(logits, labels, trial) < floor - 1e-12):
+                    continue
                 score = _score(logits, labels, trial, classes)
                 if score > best + 1e-9:
                     best, bias, improved = score, trial, True
@@ -278,7 +312,7 @@ def train(segments, labels, records=None, config: TrainConfig | None = None,
     from dataclasses import replace
 
     config = config or TrainConfig()
-    segments = check_segments(segments, config.model.input_length, "training beats")
+    segments = _check_beats(segments, config.model, "training beats")
     labels = np.asarray(labels).astype(np.int64)
     if labels.shape != (segments.shape[0],):
         raise ValueError(f"{labels.size} labels for {segments.shape[0]} beats; pass one label per beat")
@@ -307,11 +341,23 @@ def train(segments, labels, records=None, config: TrainConfig | None = None,
         torch.set_num_threads(previous_threads)
 
 
+def _check_beats(segments, model: ModelConfig, name: str) -> np.ndarray:
+    """Beats (n, input_length), or (n, in_channels, input_length) for a model of several input channels."""
+    if model.in_channels == 1:
+        return check_segments(segments, model.input_length, name)
+    segments = np.asarray(segments)
+    if segments.ndim != 3 or segments.shape[1:] != (model.in_channels, model.input_length):
+        raise ValueError(f"{name} have shape {segments.shape}, not (n_beats, {model.in_channels}, "
+                         f"{model.input_length}) for a model of {model.in_channels} input channels")
+    return np.stack([check_segments(segments[:, c], model.input_length, name)
+                     for c in range(model.in_channels)], axis=1)
+
+
 def _bias(config: TrainConfig, logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """The logit biases tuned on validation predictions, or zeros without calibration."""
     if not config.calibrate:
         return np.zeros(config.model.n_classes)
-    return calibrate_bias(logits, labels, classes=config.score_classes)
+    return calibrate_bias(logits, labels, classes=config.score_classes, recall_floor=config.recall_floor)
 
 
 def _take(arrays, mask):
@@ -438,4 +484,4 @@ def _train(segments, labels, records, rr, config: TrainConfig, progress) -> Trai
         **extra,
     }
     return TrainResult(model=model, logit_bias=bias.astype(np.float32), history=history,
-                       val_records=val_records, metadata=metadata)
+                       val_records=val_records, metadata=metadata, val_logits=val_logits, val_labels=val_labels)
