@@ -60,8 +60,8 @@ def shipped_speed(files, repeats: int = 3) -> None:
         subset = {**arrays, "segments": arrays["segments"][test], "rr": arrays["rr"][test]}
         if weights is None:
             subset.pop("rr")
-        net, checkpoint, rr, _ = choose_model(subset, None, label)
-        runs[label] = (net, checkpoint, subset["segments"], rr)
+        net, checkpoint, (x, rr), _ = choose_model(subset, None, label)
+        runs[label] = (net, checkpoint, x, rr)
     best = dict.fromkeys(runs, float("inf"))
     for _ in range(repeats):
         for label, (net, checkpoint, segments, rr) in runs.items():
@@ -75,21 +75,21 @@ def shipped_speed(files, repeats: int = 3) -> None:
 
 
 def run(arrays, arch: str, context: str, protocol: str, args) -> dict:
-    rr_all, model_config = context_inputs(arrays, context, ModelConfig(arch=arch))
+    x_all, rr_all, model_config = context_inputs(arrays, context, ModelConfig(arch=arch))
     train_mask, test_mask = protocol_split(arrays["record"], arrays["labels"], protocol, seed=0)
     config = TrainConfig(epochs=args.epochs, patience=args.epochs, batch_size=args.batch_size, lr=2e-3, balance="undersample",
                          undersample_ratio=args.ratio, validation="patient" if protocol == "inter" else "beats",
                          epoch_beats=None if protocol == "inter" else args.intra_beats, seed=0, model=model_config)
     pick = (lambda a, m: None if a is None else a[m])
     start = time.perf_counter()
-    result = train(arrays["segments"][train_mask], arrays["labels"][train_mask], arrays["record"][train_mask], config,
+    result = train(x_all[train_mask], arrays["labels"][train_mask], arrays["record"][train_mask], config,
                    rr=pick(rr_all, train_mask))
     seconds = time.perf_counter() - start
     checkpoint = {"logit_bias": torch.as_tensor(result.logit_bias)}
-    probabilities = predict_beats(result.model, checkpoint, arrays["segments"][test_mask], pick(rr_all, test_mask))
+    probabilities = predict_beats(result.model, checkpoint, x_all[test_mask], pick(rr_all, test_mask))
     report = class_report(arrays["labels"][test_mask], probabilities.argmax(axis=1))
     row = {"params": sum(p.numel() for p in result.model.parameters()), "train_s": seconds,
-           "beats_per_s": speed(result.model, checkpoint, arrays["segments"][test_mask], pick(rr_all, test_mask)),
+           "beats_per_s": speed(result.model, checkpoint, x_all[test_mask], pick(rr_all, test_mask)),
            "f1": dict(zip("NSVFQ", np.round(report.f1, 3).tolist())), "macro_nsvf": report.macro_f1(INTER_CLASSES),
            "macro_all": report.macro_f1(), "accuracy": report.accuracy,
            "val_macro_f1_calibrated": result.metadata["val_macro_f1_calibrated"],

@@ -61,11 +61,11 @@ def predict_probabilities(arrays: dict, model: str | None = None) -> tuple[np.nd
     """
     from .classify.routing import choose_model, predict_beats
 
-    # The same choice as `ecgseg classify`: the shipped context model for beats with rr cut its way, else waveform-only.
-    net, checkpoint, rr, _ = choose_model(arrays, model, name="beats")
-    probabilities = predict_beats(net, checkpoint, arrays["segments"], rr)
+    # The same choice as `ecgseg classify`: the shipped context model for beats that carry its inputs, else waveform-only.
+    net, checkpoint, (x, rr), note = choose_model(arrays, model, name="beats")
+    probabilities = predict_beats(net, checkpoint, x, rr)
     metadata = checkpoint.get("metadata", {})
-    shipped = "context (R-R + pre-R)" if rr is not None else "waveform-only"
+    shipped = "context (rhythm + template)" if note is None and not model else "waveform-only"
     about = {
         "model": str(model) if model else f"shipped {shipped} weights (trained on DS1, see the model card)",
         "trained with": f"{metadata.get('protocol', '?')}-patient protocol, {metadata.get('n_train_beats', '?')} beats",

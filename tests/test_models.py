@@ -86,10 +86,12 @@ def test_checkpoint_round_trip_rebuilds_arch_inputs_and_context_scaling(tmp_path
 
 def test_context_inputs_follow_the_beat_file():
     arrays = {"segments": np.zeros((3, 219), np.float32), "rr": np.ones((3, 6), np.float32), "pre_r_s": np.float64(0.25)}
-    rr, config = context_inputs(arrays, "rr", ModelConfig(arch="lstm-fcn"))
-    assert rr.shape == (3, 6) and (config.input_length, config.pre_r_s, config.n_extra, config.arch) == (219, 0.25, 6, "lstm-fcn")
-    with pytest.raises(ValueError, match="no 'rr' array"):
+    x, rr, config = context_inputs(arrays, "rr", ModelConfig(arch="lstm-fcn"))
+    assert x.shape == (3, 219) and rr.shape == (3, 6) and (config.input_length, config.pre_r_s, config.n_extra, config.arch) == (219, 0.25, 6, "lstm-fcn")
+    with pytest.raises(ValueError, match="has no R-R context"):
         context_inputs({"segments": arrays["segments"]}, "rr", ModelConfig())
+    with pytest.raises(ValueError, match="has no r_peaks or fs: the context model needs the R-peaks"):
+        context_inputs({"segments": arrays["segments"]}, "beat", ModelConfig(), template=True)
 
 
 def test_balance_options_shape_the_epoch():
@@ -168,7 +170,7 @@ def test_npz_cut_otherwise_than_the_context_model_falls_back_with_a_note(beats_1
     code, _, err = _run(["classify", str(at_r), "-q"])
     assert code == 0 and err == ""  # -q silences the note too
     code, _, err = _run(["classify", str(at_r)])
-    assert code == 0 and "was cut 0 s before the R-peak, not 0.25 s; classifying with the waveform-only model" in err
+    assert code == 0 and "was cut 0 s before the R-peak, not 0.25 s (--pre-r-s 0.25); classifying with the waveform-only model" in err
 
 
 def test_rr_from_the_rule_peaks_is_not_trusted(data_dir, tmp_path):
@@ -178,14 +180,14 @@ def test_rr_from_the_rule_peaks_is_not_trusted(data_dir, tmp_path):
     assert result.exit_code == 0 and str(np.load(path)["peaks"]) == "rule"
     code, _, err = _run(["classify", str(path)])
     assert code == 0
-    assert "has R-R context from the rule's R-peaks, which miss beats (cut with --peaks hamilton for the context model)" in err
+    assert "has R-peaks from the paper's rule, which misses beats (cut with --peaks hamilton for the context model)" in err
 
 
 def test_context_model_on_beats_without_rr_is_a_one_line_error(beats_100):
     npy, _, _ = beats_100
     code, out, err = _run(["classify", str(npy), "--model", str(DEFAULT_CONTEXT_WEIGHTS)])
     assert code == 1 and out == b""
-    assert err.count("\n") == 1 and "needs R-R context" in err and "no rr" in err
+    assert err.count("\n") == 1 and "reads the rhythm of the beats but" in err and "or a waveform-only model" in err
 
 
 def test_beats_cut_before_the_r_peak_need_a_model_trained_so(beats_100):
@@ -199,9 +201,9 @@ def test_beats_cut_before_the_r_peak_need_a_model_trained_so(beats_100):
 @pytest.mark.parametrize("weights", [DEFAULT_WEIGHTS, DEFAULT_CONTEXT_WEIGHTS], ids=["waveform", "context"])
 def test_shipped_weights_classify_real_beats(beats_100, weights):
     arrays = dict(np.load(beats_100[1] if weights == DEFAULT_CONTEXT_WEIGHTS else beats_100[2]))
-    net, checkpoint, rr, _ = choose_model(arrays, weights, "100.npz")
+    net, checkpoint, (x, rr), _ = choose_model(arrays, weights, "100.npz")
     assert weights.stat().st_size < 1_000_000
-    predicted = predict_beats(net, checkpoint, arrays["segments"], rr).argmax(axis=1)
+    predicted = predict_beats(net, checkpoint, x, rr).argmax(axis=1)
     labelled = arrays["labels"] >= 0
     # record 100: 2,239 N beats of 2,273; a shipped model must call most of them N
     assert np.mean(predicted[labelled & (arrays["labels"] == 0)] == 0) > 0.9

@@ -33,7 +33,9 @@ class ModelConfig:
     features of :mod:`ecgseg.rhythm`) join the convolution output before the dense layers (0: waveform only).
     ``pre_r_s`` records where the segments the model was trained on start (seconds before the R-peak), so a beat file
     cut otherwise is refused. ``in_channels`` is 2 for a model that reads each beat beside its record's local
-    template (:func:`ecgseg.morphology.beat_templates`), 1 for the beat alone. The remaining fields size the Kachuee network; the others have fixed seed sizes."""
+    template (:func:`ecgseg.morphology.beat_templates`), 1 for the beat alone. ``context`` names where the
+    ``n_extra`` features come from: ``"rr"`` the ``rr`` array of a beat file (:func:`ecgseg.rhythm.rr_features`),
+    ``"beat"`` :func:`ecgseg.context.beat_context` computed from the file's R-peaks and segments. The remaining fields size the Kachuee network; the others have fixed seed sizes."""
 
     input_length: int = 187
     n_classes: int = 5
@@ -47,6 +49,7 @@ class ModelConfig:
     arch: str = "kachuee"
     pre_r_s: float = 0.0
     in_channels: int = 1
+    context: str = "rr"
 
 
 class BeatNet(nn.Module):
@@ -260,7 +263,8 @@ def save_checkpoint(path: str | os.PathLike, model: BeatNet, *, metadata: dict |
         "class_names": list(CLASS_NAMES[: model.config.n_classes]),
         "input_length": model.config.input_length,
         "arch": model.config.arch,
-        "inputs": ["segments"] + (["rr"] if model.config.n_extra else []),
+        "inputs": (["segments"] + (["template"] if model.config.in_channels == 2 else [])
+                   + ([model.config.context] if model.config.n_extra else [])),
         "pre_r_s": float(model.config.pre_r_s),
         "logit_bias": bias,
         "metadata": metadata or {},

@@ -1,9 +1,11 @@
-"""Which model classifies a beat file: the context model when the file carries R-R context, else the waveform one.
+"""Which model classifies a beat file: the context model when the file carries what it reads, else the waveform one.
 
 A plain ``.npy`` of segments (``ecgseg segment record 100 > beats.npy``) has no rhythm context; an ``.npz``
-written by ``ecgseg segment`` has ``rr`` and ``pre_r_s``. The shipped pair is a waveform-only model
-(:data:`~ecgseg.classify.model.DEFAULT_WEIGHTS`) and a model that also reads ``rr``
-(:data:`DEFAULT_CONTEXT_WEIGHTS`); an explicit model is used as given, or refused with the reason.
+written by ``ecgseg segment`` has ``r_peaks``, ``fs``, ``record`` and ``pre_r_s``. The shipped pair is a
+waveform-only model (:data:`~ecgseg.classify.model.DEFAULT_WEIGHTS`) and a model that reads each beat cut 0.25 s
+before its R-peak beside its record's template, with the rhythm and template features of
+:func:`ecgseg.context.beat_context` (:data:`DEFAULT_CONTEXT_WEIGHTS`); an explicit model is used as given, or
+refused with the reason.
 """
 
 from __future__ import annotations
@@ -12,21 +14,29 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import torch
-from torch import nn
 
+from ..context import CONTEXT_FEATURES, model_inputs
 from .model import DEFAULT_WEIGHTS, BeatNet, load_checkpoint
-from .predict import check_segments, predict_proba
+from .predict import predict_proba
 
 __all__ = ["DEFAULT_CONTEXT_WEIGHTS", "needs_context", "choose_model", "predict_beats", "context_inputs"]
 
-#: The shipped model that also reads the R-R context (see MODEL_CARD.md).
+#: The shipped model that also reads the rhythm and the record's template (see MODEL_CARD.md).
 DEFAULT_CONTEXT_WEIGHTS = Path(__file__).parent / "weights" / "context_ds1.pt"
 
 
 def needs_context(checkpoint: dict) -> bool:
-    """Whether a checkpoint's model takes the ``rr`` features beside the waveform."""
-    return "rr" in checkpoint.get("inputs", ())
+    """Whether a checkpoint's model reads more than each beat's own waveform (R-R context or its record's template)."""
+    return any(key in checkpoint.get("inputs", ()) for key in ("rr", "beat", "template"))
+
+
+def _lacks(arrays: dict, checkpoint: dict) -> str | None:
+    """What a beat file lacks for a context model, in words, or None."""
+    config = checkpoint["config"]
+    if config.get("n_extra") and config.get("context", "rr") == "rr":
+        return None if "rr" in arrays else "carries no R-R context (rr)"
+    missing = [key for key in ("r_peaks", "fs") if key not in arrays]
+    return f"carries no {' or '.join(missing)}" if missing else None
 
 
 def _pre_r_s(arrays: dict) -> float:
@@ -40,118 +50,112 @@ def _check_cut(arrays: dict, checkpoint: dict, path, name: str) -> None:
                          f"{have:g} s before; segment with `--pre-r-s {want:g}` or pass a model trained on such beats")
 
 
-def choose_model(arrays: dict, model=None, name: str = "beats") -> tuple[BeatNet, dict, np.ndarray | None, str | None]:
-    """The model for a loaded beat file, its checkpoint, the context to feed it (or None) and a note (or None).
+def choose_model(arrays: dict, model=None, name: str = "beats"):
+    """The model for a loaded beat file, its checkpoint, the inputs to feed it and a note (or None).
 
     Parameters
     ----------
     arrays : dict
-        A beat file as :func:`ecgseg.beatfile.load_beats` returns it (``segments``, maybe ``rr``, ``pre_r_s``).
+        A beat file as :func:`ecgseg.beatfile.load_beats` returns it (``segments``, maybe ``r_peaks``, ``fs``,
+        ``record``, ``rr``, ``pre_r_s``, ``peaks``).
     model : path, optional
-        A model file; None picks the shipped context model when ``arrays`` carries ``rr`` cut the way it was
-        trained, else the shipped waveform-only model, with a note saying so.
+        A model file; None picks the shipped context model when ``arrays`` carries what it reads, cut the way it
+        was trained, from R-peaks that are not the paper's rule's; else the shipped waveform-only model, with a
+        note saying why.
     name : str
         The beat file's name in messages.
+
+    Returns
+    -------
+    net : BeatNet
+    checkpoint : dict
+    inputs : tuple (x, extra)
+        ``x`` the beats (n, length) or, with the template channel, (n, 2, length); ``extra`` the context features
+        (n, n_extra) or None (see :func:`ecgseg.context.model_inputs`).
+    note : str or None
 
     Raises
     ------
     ValueError
-        ``model`` needs R-R context that ``arrays`` lacks, or the beats were cut with another ``pre_r_s``.
+        ``model`` needs context that ``arrays`` lacks, or the beats were cut with another ``pre_r_s``.
 
     Examples
     --------
-    >>> net, checkpoint, rr, note = choose_model({"segments": np.zeros((2, 187), np.float32)}, name="beats.npy")
-    >>> rr is None, note
-    (True, 'note: beats.npy carries no R-R context (rr); classifying with the waveform-only model')
+    >>> net, checkpoint, (x, extra), note = choose_model({"segments": np.zeros((2, 187), np.float32)}, name="beats.npy")
+    >>> extra is None, note
+    (True, 'note: beats.npy carries no r_peaks or fs; classifying with the waveform-only model')
     """
-    has_rr = "rr" in arrays
     note = None
     if model is None:
-        # a plain .npy (the README's flow) never loads the context model
-        # R-R context from the paper's rule is wrong where it missed beats (about half of them): not trusted.
+        # R-R intervals from the paper's rule are wrong where it missed beats (about half of them): not trusted.
         from_rule = str(arrays.get("peaks", "")) == "rule"
-        context = load_checkpoint(DEFAULT_CONTEXT_WEIGHTS) if has_rr and not from_rule else None
-        context_pre = None if context is None else float(context[1].get("pre_r_s", 0.0))
-        if context is not None and abs(context_pre - _pre_r_s(arrays)) < 1e-9:
-            model, (net, checkpoint) = DEFAULT_CONTEXT_WEIGHTS, context
+        net, checkpoint = load_checkpoint(DEFAULT_CONTEXT_WEIGHTS)
+        lacks = _lacks(arrays, checkpoint)
+        context_pre = float(checkpoint.get("pre_r_s", 0.0))
+        if lacks is None and not from_rule and abs(context_pre - _pre_r_s(arrays)) < 1e-9:
+            model = DEFAULT_CONTEXT_WEIGHTS
         else:
-            if from_rule and has_rr:
-                why = "has R-R context from the rule's R-peaks, which miss beats (cut with --peaks hamilton for the context model)"
-            elif context is None:
-                why = "carries no R-R context (rr)"
+            if lacks is not None:
+                why = lacks
+            elif from_rule:
+                why = "has R-peaks from the paper's rule, which misses beats (cut with --peaks hamilton for the context model)"
             else:
-                why = f"was cut {_pre_r_s(arrays):g} s before the R-peak, not {context_pre:g} s"
+                why = f"was cut {_pre_r_s(arrays):g} s before the R-peak, not {context_pre:g} s (--pre-r-s {context_pre:g})"
             note = f"note: {name} {why}; classifying with the waveform-only model"
             model = DEFAULT_WEIGHTS
             net, checkpoint = load_checkpoint(model)
     else:
         net, checkpoint = load_checkpoint(model)
-        if needs_context(checkpoint) and not has_rr:
-            raise ValueError(f"model {model} needs R-R context but {name} has none (no rr); pass the .npz `ecgseg "
-                             f"segment ... -o beats.npz` writes, or a waveform-only model")
+        lacks = _lacks(arrays, checkpoint) if needs_context(checkpoint) else None
+        if lacks is not None:
+            raise ValueError(f"model {model} reads the rhythm of the beats but {name} {lacks}; pass the .npz "
+                             "`ecgseg segment ... -o beats.npz` writes, or a waveform-only model")
     _check_cut(arrays, checkpoint, model, name)
-    rr = None
-    if needs_context(checkpoint):
-        rr = np.ascontiguousarray(arrays["rr"], dtype=np.float32)
-        n_extra = net.config.n_extra
-        if rr.shape != (len(arrays["segments"]), n_extra) or not np.isfinite(rr).all():
-            raise ValueError(f"rr in {name} has shape {rr.shape}, not finite (n_beats, {n_extra}); re-segment the file")
-    return net, checkpoint, rr, note
-
-
-class _Packed(nn.Module):
-    """A context model seen as taking one (batch, input_length + n_extra) array: segments, then context."""
-
-    def __init__(self, net: BeatNet):
-        super().__init__()
-        self.net = net
-        self.config = replace(net.config, input_length=net.config.input_length + net.config.n_extra)
-
-    def forward(self, packed: torch.Tensor) -> torch.Tensor:
-        length = self.net.config.input_length
-        return self.net(packed[:, :length], packed[:, length:])
+    return net, checkpoint, model_inputs(arrays, net.config, name), note
 
 
 def predict_beats(net: BeatNet, checkpoint: dict, segments, rr=None, *, batch_size: int = 4096,
                   threads: int | None = None, name: str = "beats") -> np.ndarray:
-    """Class probabilities (n_beats, 5) of beats, with their R-R context when the model takes it, calibrated.
+    """Class probabilities (n_beats, 5) of beats, with their context when the model takes it, calibrated.
+
+    ``segments`` and ``rr`` are the ``inputs`` :func:`choose_model` returns (any subset of beats, both alike).
 
     Examples
     --------
     >>> net, checkpoint = load_checkpoint(DEFAULT_CONTEXT_WEIGHTS)
-    >>> rr = np.tile(np.float32([0.8, 0.8, 0.8, 1, 1, 1]), (3, 1))
-    >>> predict_beats(net, checkpoint, np.zeros((3, net.config.input_length), np.float32), rr).shape
+    >>> x = np.zeros((3, net.config.in_channels, net.config.input_length), np.float32).squeeze(1)
+    >>> predict_beats(net, checkpoint, x, np.ones((3, net.config.n_extra), np.float32)).shape
     (3, 5)
     """
-    segments = check_segments(segments, net.config.input_length, f"beats in {name}")
-    if net.config.n_extra:
-        if rr is None:
-            raise ValueError(f"this model needs R-R context for {name}; pass rr")
-        packed = np.concatenate([segments, np.asarray(rr, np.float32)], axis=1)
-        return predict_proba(_Packed(net), packed, logit_bias=checkpoint["logit_bias"], batch_size=batch_size,
-                             threads=threads)
-    return predict_proba(net, segments, logit_bias=checkpoint["logit_bias"], batch_size=batch_size, threads=threads)
+    if net.config.n_extra and rr is None:
+        raise ValueError(f"this model needs context features for {name}; pass the inputs choose_model returns")
+    return predict_proba(net, segments, extra=rr, logit_bias=checkpoint["logit_bias"], batch_size=batch_size,
+                         threads=threads, name=f"beats in {name}")
 
 
-def context_inputs(arrays: dict, context: str, config, name: str = "data"):
-    """The context array to train with (or None) and ``config`` fitted to the beat file's cut.
+def context_inputs(arrays: dict, context: str, config, name: str = "data", *, template: bool = False):
+    """The inputs to train on and ``config`` fitted to the beat file: its cut, its context, its channels.
 
-    ``context`` is ``none`` or ``rr``; the model config takes the file's segment length and ``pre_r_s``.
+    ``context`` is ``none``, ``rr`` (the file's ``rr`` array) or ``beat`` (:data:`ecgseg.context.CONTEXT_FEATURES`
+    from the file's R-peaks and segments); ``template`` adds each beat's record template as a second input channel.
+    Returns ``(x, extra, config)``: the beats (n, length) or (n, 2, length), the context (n, n_extra) or None, and
+    the model config with the file's segment length and ``pre_r_s``.
 
     Examples
     --------
     >>> from ecgseg.classify.model import ModelConfig
-    >>> rr, config = context_inputs({"segments": np.zeros((2, 219)), "pre_r_s": 0.25}, "none", ModelConfig())
-    >>> rr, config.input_length, config.pre_r_s
+    >>> x, extra, config = context_inputs({"segments": np.zeros((2, 219)), "pre_r_s": 0.25}, "none", ModelConfig())
+    >>> extra, config.input_length, config.pre_r_s
     (None, 219, 0.25)
     """
-    if context not in ("none", "rr"):
-        raise ValueError(f"unknown context {context!r}; use 'none' or 'rr'")
-    rr = None
-    if context == "rr":
-        if "rr" not in arrays:
-            raise ValueError(f"{name} has no 'rr' array; segment it again with this ecgseg (`ecgseg segment database ... -o FILE.npz`)")
-        rr = np.asarray(arrays["rr"], np.float32)
+    if context not in ("none", "rr", "beat"):
+        raise ValueError(f"unknown context {context!r}; use 'none', 'rr' or 'beat'")
     segments = np.asarray(arrays["segments"])
     length = segments.shape[1] if segments.ndim == 2 else config.input_length
-    return rr, replace(config, input_length=length, pre_r_s=_pre_r_s(arrays), n_extra=0 if rr is None else rr.shape[1])
+    n_extra = {"none": 0, "rr": 6, "beat": len(CONTEXT_FEATURES)}[context]
+    if context == "rr" and "rr" in arrays:
+        n_extra = np.shape(arrays["rr"])[1]
+    config = replace(config, input_length=length, pre_r_s=_pre_r_s(arrays), n_extra=n_extra,
+                     context=context if context != "none" else "rr", in_channels=2 if template else 1)
+    x, extra = model_inputs(arrays, config, name)
+    return x, extra, config

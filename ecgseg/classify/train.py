@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from ..evaluate import INTER_CLASSES, class_report
 from .model import CLASS_NAMES, BeatNet, ModelConfig, build_model
-from .predict import check_segments
+from .predict import check_beats
 
 __all__ = ["TrainConfig", "TrainResult", "train", "split_validation", "patient_folds", "calibrate_bias", "augment",
            "BALANCE", "VALIDATION"]
@@ -312,7 +312,7 @@ def train(segments, labels, records=None, config: TrainConfig | None = None,
     from dataclasses import replace
 
     config = config or TrainConfig()
-    segments = _check_beats(segments, config.model, "training beats")
+    segments = check_beats(segments, config.model, "training beats")
     labels = np.asarray(labels).astype(np.int64)
     if labels.shape != (segments.shape[0],):
         raise ValueError(f"{labels.size} labels for {segments.shape[0]} beats; pass one label per beat")
@@ -339,18 +339,6 @@ def train(segments, labels, records=None, config: TrainConfig | None = None,
         return _train(segments, labels, records, rr, config, progress)
     finally:
         torch.set_num_threads(previous_threads)
-
-
-def _check_beats(segments, model: ModelConfig, name: str) -> np.ndarray:
-    """Beats (n, input_length), or (n, in_channels, input_length) for a model of several input channels."""
-    if model.in_channels == 1:
-        return check_segments(segments, model.input_length, name)
-    segments = np.asarray(segments)
-    if segments.ndim != 3 or segments.shape[1:] != (model.in_channels, model.input_length):
-        raise ValueError(f"{name} have shape {segments.shape}, not (n_beats, {model.in_channels}, "
-                         f"{model.input_length}) for a model of {model.in_channels} input channels")
-    return np.stack([check_segments(segments[:, c], model.input_length, name)
-                     for c in range(model.in_channels)], axis=1)
 
 
 def _bias(config: TrainConfig, logits: np.ndarray, labels: np.ndarray) -> np.ndarray:

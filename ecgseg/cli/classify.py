@@ -29,8 +29,13 @@ def _load_labelled(data: str):
               help="inter: train on DS1 only (DS2 stays unseen); intra: the seeded random 80% of all beats.")
 @click.option("--arch", type=click.Choice(["kachuee", "lstm-fcn", "cnn-bilstm", "cnn-mlp"]), default="kachuee",
               show_default=True, help="Network: Kachuee residual CNN, LSTM-FCN, CNN + BiLSTM, or CNN + MLP head.")
-@click.option("--context", type=click.Choice(["none", "rr"]), default="none", show_default=True,
-              help="rr: also feed the R-R features (the rr array of DATA) before the dense layers.")
+@click.option("--context", type=click.Choice(["none", "rr", "beat"]), default="none", show_default=True,
+              help="Features joined before the dense layers: rr, the six R-R features of DATA's rr array; beat, the "
+              "rhythm over 60 s and the comparison with the record's template (from r_peaks and segments).")
+@click.option("--template", is_flag=True,
+              help="Also read each beat's record template (median of its regular neighbours) as a second channel.")
+@click.option("--recall-floor", type=float, default=None,
+              help="The logit biases may not push any class's validation recall below this [default: no floor].")
 @click.option("--balance", type=click.Choice(["weighted", "sampler", "sqrt-sampler", "undersample", "none"]),
               default="weighted", show_default=True,
               help="Class imbalance: weighted loss, class-balanced batches, weighted random sampling "
@@ -56,7 +61,7 @@ def _load_labelled(data: str):
 @click.option("--threads", type=int, default=1, show_default=True,
               help="Torch intra-op threads (more only on idle cores).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
-def train_command(data, output, protocol, arch, context, balance, undersample_ratio, folds, epochs, patience,
+def train_command(data, output, protocol, arch, context, template, recall_floor, balance, undersample_ratio, folds, epochs, patience,
                   batch_size, lr, epoch_beats, no_augment, no_calibrate, validation, test_fraction, seed, threads,
                   quiet):
     """Train the beat classifier on DATA (.npz from `ecgseg segment database --peaks annotations`)."""
@@ -71,10 +76,10 @@ def train_command(data, output, protocol, arch, context, balance, undersample_ra
         config = TrainConfig(epochs=epochs, patience=patience, batch_size=batch_size, lr=lr, balance=balance,
                              augment=not no_augment, calibrate=not no_calibrate, epoch_beats=epoch_beats, seed=seed,
                              threads=threads, validation=validation or ("patient" if protocol == "inter" else "beats"),
-                             undersample_ratio=undersample_ratio, folds=folds,
+                             undersample_ratio=undersample_ratio, folds=folds, recall_floor=recall_floor,
                              # intra: paced beats (Q) are in train and test alike, so they count in the selection too
                              score_classes=INTER_CLASSES if protocol == "inter" else CLASS_NAMES)
-        rr, config.model = context_inputs(arrays, context, ModelConfig(arch=arch), data)
+        x, rr, config.model = context_inputs(arrays, context, ModelConfig(arch=arch), data, template=template)
 
         def progress(h):
             mark = " *" if h["best"] else ""
@@ -83,7 +88,7 @@ def train_command(data, output, protocol, arch, context, balance, undersample_ra
                      f"val macro-F1 {h['val_macro_f1']:.4f}  {h['seconds']:.1f} s{mark}", quiet)
 
         echo_err(f"training on {int(train_mask.sum())} beats ({protocol}-patient protocol)", quiet)
-        result = train(arrays["segments"][train_mask], arrays["labels"][train_mask], arrays["record"][train_mask],
+        result = train(x[train_mask], arrays["labels"][train_mask], arrays["record"][train_mask],
                        config, progress, rr=None if rr is None else rr[train_mask])
         metadata = {**result.metadata, "protocol": protocol, "test_fraction": test_fraction, "data": str(data),
                     "command": "ecgseg " + " ".join(sys.argv[1:])}
@@ -125,9 +130,9 @@ def evaluate_command(data, model, protocol, test_fraction, seed, as_json, no_cal
         from ..evaluate import class_report, protocol_split
 
         arrays = _load_labelled(data)
-        net, checkpoint, rr, note = choose_model(arrays, model, data)
+        net, checkpoint, (x, rr), note = choose_model(arrays, model, data)
         echo_err(note, note is None)
-        shipped = "context_ds1.pt" if rr is not None else "kachuee_ds1.pt"
+        shipped = "context_ds1.pt" if note is None else "kachuee_ds1.pt"
         metadata = checkpoint.get("metadata", {})
         # the intra test beats are those the model's own split held out
         seed = metadata.get("train_config", {}).get("seed", 0) if seed is None else seed
@@ -139,7 +144,7 @@ def evaluate_command(data, model, protocol, test_fraction, seed, as_json, no_cal
                      f"{protocol} test beats may have been trained on")
         if no_calibration:
             checkpoint = {**checkpoint, "logit_bias": None}
-        probabilities = predict_beats(net, checkpoint, arrays["segments"][test], None if rr is None else rr[test],
+        probabilities = predict_beats(net, checkpoint, x[test], None if rr is None else rr[test],
                                       name=data)
         report = class_report(arrays["labels"][test], probabilities.argmax(axis=1))
         if plot_path is not None:
@@ -200,9 +205,9 @@ def classify_command(beats, model, fmt, batch_size, threads, quiet):
         source = sys.stdin.buffer.read() if beats == "-" else beats
         arrays = load_beats(source)
         name = "<stdin>" if beats == "-" else beats
-        net, checkpoint, rr, note = choose_model(arrays, model, name)  # the context model when the file has rr
+        net, checkpoint, (x, rr), note = choose_model(arrays, model, name)  # the context model when the file allows
         echo_err(note, quiet or note is None)
-        probabilities = predict_beats(net, checkpoint, arrays["segments"], rr, batch_size=batch_size, threads=threads,
+        probabilities = predict_beats(net, checkpoint, x, rr, batch_size=batch_size, threads=threads,
                                       name=name)
         _write_stdout(save_npy_bytes(probabilities) if fmt == "npy" else _format_classes(probabilities, fmt))
     counts = np.bincount(probabilities.argmax(axis=1), minlength=len(CLASS_NAMES))
