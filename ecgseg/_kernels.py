@@ -182,19 +182,53 @@ def polyphase_resample(x, x_start, n_samples, taps, up, down, half_len, out_star
     very bits of the whole. Not ``fastmath`` (that reorders the sums).
     """
     n_taps = taps.shape[1]
-    out = np.empty(out_stop - out_start)
-    for m in range(out_start, out_stop):
-        t = m * down + half_len
-        newest = t // up  # the latest input sample the output sees
-        phase = t - newest * up
+    n_out = out_stop - out_start
+    out = np.empty(n_out)
+    # t = m * down + half_len for output m: newest = t // up (the latest input sample it sees), phase = t % up,
+    # stepped from output to output without a division.
+    t = out_start * down + half_len
+    newest = t // up
+    phase = t - newest * up
+    step, step_phase = down // up, down % up
+    j = 0
+    while j < n_out:
+        if j + 4 <= n_out and newest - n_taps + 1 >= 0 and newest + 4 * (step + 1) < n_samples:
+            # Four outputs inside the signal: four independent sums in one loop (the CPU overlaps them),
+            # each still added in ascending input order.
+            n0, p0 = newest, phase
+            n1, p1 = _step(n0, p0, step, step_phase, up)
+            n2, p2 = _step(n1, p1, step, step_phase, up)
+            n3, p3 = _step(n2, p2, step, step_phase, up)
+            o0, o1, o2, o3 = n0 - n_taps + 1 - x_start, n1 - n_taps + 1 - x_start, n2 - n_taps + 1 - x_start, n3 - n_taps + 1 - x_start
+            a0 = a1 = a2 = a3 = 0.0
+            for i in range(n_taps):
+                a0 = a0 + x[o0 + i] * taps[p0, i]
+                a1 = a1 + x[o1 + i] * taps[p1, i]
+                a2 = a2 + x[o2 + i] * taps[p2, i]
+                a3 = a3 + x[o3 + i] * taps[p3, i]
+            out[j], out[j + 1], out[j + 2], out[j + 3] = a0, a1, a2, a3
+            newest, phase = _step(n3, p3, step, step_phase, up)
+            j += 4
+            continue
         oldest = newest - n_taps + 1
-        first = max(oldest, 0)
-        last = min(newest, n_samples - 1)
         acc = 0.0
-        for k in range(first, last + 1):
+        for k in range(max(oldest, 0), min(newest, n_samples - 1) + 1):
             acc = acc + x[k - x_start] * taps[phase, k - oldest]
-        out[m - out_start] = acc
+        out[j] = acc
+        newest, phase = _step(newest, phase, step, step_phase, up)
+        j += 1
     return out
+
+
+@njit(cache=True)
+def _step(newest, phase, step, step_phase, up):
+    """The next output's (newest, phase): t grows by ``down`` = ``step * up + step_phase``."""
+    newest += step
+    phase += step_phase
+    if phase >= up:
+        phase -= up
+        newest += 1
+    return newest, phase
 
 
 @njit(cache=True, fastmath=FASTMATH)

@@ -195,13 +195,14 @@ def resample_span(out_start: int, out_stop: int, n_samples: int, fs: float, fs_o
     Examples
     --------
     >>> resample_span(1000, 2000, 360 * 600, 360)  # 8 s to 16 s at 125 Hz, plus the filter's reach
-    (2852, 5786)
+    (2851, 5786)
     """
     up, down = resample_ratio(fs, fs_out)
     if up == down:
         return max(0, out_start), min(n_samples, out_stop)
     half_len = 10 * max(up, down)
-    start = -(-(out_start * down - half_len) // up)
+    n_taps = -(-(2 * half_len + 1) // up)  # per phase, as the kernel reads them (the last may be zero padding)
+    start = (out_start * down + half_len) // up - n_taps + 1
     stop = ((out_stop - 1) * down + half_len) // up + 1
     return max(0, start), min(int(n_samples), stop)
 

@@ -194,6 +194,18 @@ def test_a_part_of_the_signal_resamples_to_the_wholes_samples(fs):
         resample_part(x[lo + 1 : hi], fs, 125, start=lo + 1, n_samples=x.size, out_start=out_start, out_stop=out_stop)
 
 
+@pytest.mark.parametrize("fs", [128, 360, 1024, 133.33])
+def test_a_part_is_read_within_its_span_only(fs):
+    # The part sits in a buffer of NaNs: a read past its end would turn outputs into NaN.
+    x = random_walk(int(30 * fs), seed=8)
+    whole = resample(x, fs, 125)
+    lo, hi = resample_span(1000, 2000, x.size, fs, 125)
+    buffer = np.full(hi - lo + 2000, np.nan)
+    buffer[1000 : 1000 + hi - lo] = x[lo:hi]
+    part = resample_part(buffer[1000 : 1000 + hi - lo], fs, 125, start=lo, n_samples=x.size, out_start=1000, out_stop=2000)
+    assert np.array_equal(part, whole[1000:2000])
+
+
 def nearest_half_even(value: Fraction) -> int:
     low = value.numerator // value.denominator
     rest = value - low
