@@ -54,6 +54,13 @@ def normalize_windows(x, window, mins, maxs):
 
 
 @njit(cache=True, fastmath=FASTMATH)
+def scale_windows(x, window):
+    """:func:`window_min_max` then :func:`normalize_windows`: one kernel to load instead of two."""
+    mins, maxs = window_min_max(x, window)
+    return normalize_windows(x, window, mins, maxs), mins, maxs
+
+
+@njit(cache=True, fastmath=FASTMATH)
 def _is_peak_above(x, i, threshold):
     # A zero crossing of the first difference from + to 0/-: rising into i, not rising after.
     return x[i] > threshold and x[i] > x[i - 1] and x[i] >= x[i + 1]
@@ -109,7 +116,11 @@ def median_rr_per_window(peaks, window, n_windows):
         while last + 1 < n and peaks[last + 1] // window == w:
             last += 1
         if last > first and w < n_windows:
-            periods[w] = np.median(np.diff(peaks[first:last + 1]))
+            # np.median's value (the mean of the middle two for an even count) from a plain sort: numba's
+            # np.median brings three times the machine code, which every run loads from the cache.
+            rr = np.sort(peaks[first + 1:last + 1] - peaks[first:last])
+            half = rr.shape[0] // 2
+            periods[w] = rr[half] if rr.shape[0] % 2 else (rr[half - 1] + rr[half]) / 2.0
         first = last + 1
     return periods
 

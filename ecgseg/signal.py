@@ -331,5 +331,4 @@ def normalize_windows(x, window: int) -> tuple[np.ndarray, np.ndarray, np.ndarra
     x = np.ascontiguousarray(x, dtype=np.float64)
     if x.size == 0:
         raise ValueError("cannot normalize an empty signal")
-    mins, maxs = _kernels.window_min_max(x, int(window))
-    return _kernels.normalize_windows(x, int(window), mins, maxs), mins, maxs
+    return _kernels.scale_windows(x, int(window))

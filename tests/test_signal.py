@@ -67,7 +67,10 @@ def test_kernels_match_naive_references_on_random_data():
     peaks = _kernels.local_maxima_above(x, 1250, 0.6)
     assert np.array_equal(peaks, naive.local_maxima_above(x, 1250, 0.6))
     periods = _kernels.median_rr_per_window(peaks, 1250, 4)
-    assert np.allclose(periods, naive.median_rr_per_window(peaks, 1250, 4), equal_nan=True)
+    assert np.array_equal(periods, naive.median_rr_per_window(peaks, 1250, 4), equal_nan=True)
+    for n in (2, 3, 8, 9, 300):  # even and odd counts: np.median's value exactly
+        some = np.sort(rng.choice(1250, n, replace=False)).astype(np.int64)
+        assert _kernels.median_rr_per_window(some, 1250, 1)[0] == np.median(np.diff(some))
     starts = rng.integers(-5, 5000, size=50)
     lows = starts + rng.integers(-20, 20, size=50)
     lengths = rng.integers(0, 250, size=50)
