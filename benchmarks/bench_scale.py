@@ -43,7 +43,8 @@ import json, sys, time
 mode, path, out = sys.argv[1:4]
 from ecgseg.beatfile import save_beats
 from ecgseg.chunked import write_record_beats
-from ecgseg.database import beats_to_arrays, segment_record
+from ecgseg.beatfile import beat_arrays
+from ecgseg.database import segment_record
 from ecgseg.records import read_record
 import scipy.signal, wfdb
 start, cpu_start = time.perf_counter(), time.process_time()
@@ -55,7 +56,7 @@ elif mode == "chunked":
 else:
     rec = read_record(path)
     beats = segment_record(rec)
-    save_beats(out, beats_to_arrays(beats, rec.name))
+    save_beats(out, beat_arrays(beats, rec.name))
     n_beats = len(beats)
 seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
 status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines())

@@ -38,7 +38,7 @@ from ._http import (
     term,
 )
 from ._layout import UnsafeName, check_name, outside, parse_annotators, parse_list, walk_records
-from .beatfile import default_file_mode, write_atomic
+from .atomic import default_file_mode, write_atomic
 
 
 class _Unreadable(Exception):

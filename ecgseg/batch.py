@@ -1,7 +1,7 @@
 """Many records to a folder: one ``.npz`` beat file per record and an index, so a run resumes where it stopped.
 
 ``DIR/<record>.npz`` holds one record's beats (keys of
-:func:`ecgseg.database.beats_to_arrays`), each written atomically by the
+:data:`ecgseg.beatfile.KEYS`), each written atomically by the
 worker that segmented it, so no process ever holds the whole run's beats.
 ``DIR/index.tsv`` gets one line per finished record as it finishes (record,
 status ``ok``/``failed``, beat counts, file, reason); a line cut short by a
@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from .beatfile import atomic_file, save_beats
-from .database import beats_to_arrays, read_and_segment, record_path_name
+from .atomic import atomic_file
+from .beatfile import beat_arrays, save_beats
+from .database import read_and_segment, record_path_name
 from .parallel import RecordFailure, map_records
 from .records import DEFAULT_DB
 
@@ -85,7 +86,7 @@ def _segment_to_file(name: str, output_dir: Path, db, data_dir, channel, peaks, 
         summary = write_record_beats(target, name, db, data_dir=data_dir, channel=channel, peaks=peaks, chunk_s=chunk_s, **params)
     else:
         beats = read_and_segment(name, db, data_dir=data_dir, channel=channel, peaks=peaks, **params)
-        save_beats(target, beats_to_arrays(beats, record_path_name(name)))
+        save_beats(target, beat_arrays(beats, record_path_name(name)))
         summary = {"record": record_path_name(name), "n_beats": len(beats), "n_missed": beats.n_missed, "n_short": beats.n_short}
     return {**summary, "file": target.name}
 

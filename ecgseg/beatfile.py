@@ -1,48 +1,185 @@
-"""Beat files: ``.npy`` (segments only) and ``.npz`` (segments with labels, R-peaks, records), written atomically.
+"""Beat files: the schema of ``.npz`` (every key) and ``.npy`` (segments only), how they are made, written and read.
 
-Writing computes everything first and then replaces the target in one step,
-so a failure never leaves a half-written file. Reading never unpickles.
+:data:`KEYS` is the one list of what a beat file holds: each key's name, dtype, shape, meaning, how it is
+made from a record's :class:`~ecgseg.beats.Beats`, and what a file without it is read as. Adding a key is
+adding one :class:`Key` there. Per-record scalars (``fs``, ``fs_out``, ``pre_r_s``, ``peaks``) are stored as
+0-d arrays; when records with different values are joined in one file they become one value per beat, and
+:func:`scalar` is the one way to read them back.
+
+Writing computes everything first and then replaces the target in one step (:mod:`ecgseg.atomic`), so a
+failure never leaves a half-written file. Reading never unpickles.
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
-import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["write_atomic", "atomic_file", "save_npy_bytes", "save_beats", "save_beats_spooled", "load_beats"]
+from .atomic import atomic_file
+from .rhythm import RR_FEATURES, rr_features
+
+__all__ = ["Key", "KEYS", "beat_arrays", "concatenate", "select", "scalar", "save_beats", "save_npy_bytes", "load_beats"]
 
 
-def default_file_mode() -> int:
-    """The permissions a new file gets under the current umask (0o644 usually); temporary files start at 0o600."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
+@dataclass(frozen=True)
+class Key:
+    """One array of a beat file.
+
+    Attributes
+    ----------
+    name : str
+        The key in the ``.npz``.
+    dtype : str
+        Its numpy dtype (``"str"``: a unicode string array).
+    shape : str
+        ``"(n_beats,)"``, ``"(n_beats, length)"``, ... or ``"()"`` for a per-record scalar.
+    meaning : str
+        What it holds, with units.
+    make : callable
+        ``make(beats, record_name) -> numpy.ndarray``: the array for one record's beats.
+    default : object
+        What a file without the key is read as by :func:`scalar` (scalars only; None: no default).
+    """
+
+    name: str
+    dtype: str
+    shape: str
+    meaning: str
+    make: Callable
+    default: object = None
+
+    @property
+    def is_scalar(self) -> bool:
+        return self.shape == "()"
 
 
-def write_atomic(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    with atomic_file(path) as handle:
-        handle.write(data)
+def _labels(beats, record: str) -> np.ndarray:
+    labels = beats.labels if beats.labels is not None else np.full(len(beats), -1, dtype=np.int8)
+    return labels.astype(np.int8)
 
 
-@contextlib.contextmanager
-def atomic_file(path: str | os.PathLike):
-    """A binary file open at a temporary name beside ``path``; it becomes ``path`` only if the block succeeds."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", suffix=".part")
-    try:
-        os.fchmod(fd, default_file_mode())  # mkstemp makes it owner-only; a finished file gets the usual ones
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+#: Every key of an ``.npz`` beat file, in the order written. A ``.npy`` beat file holds ``segments`` only.
+KEYS: tuple[Key, ...] = (
+    Key("segments", "float32", "(n_beats, length)",
+        "each beat from its R-peak (or pre_r_s before it), scaled to [0, 1] with its window, zero-padded",
+        lambda beats, record: beats.segments),
+    Key("labels", "int8", "(n_beats,)",
+        "AAMI class index (0 N, 1 S, 2 V, 3 F, 4 Q) of the reference beat within tolerance_s; -1 none",
+        _labels),
+    Key("r_peaks", "int64", "(n_beats,)", "R-peak sample index at the record's rate fs",
+        lambda beats, record: beats.r_peaks.astype(np.int64)),
+    Key("record", "str", "(n_beats,)", "the record (patient) each beat comes from",
+        lambda beats, record: np.full(len(beats), record, dtype=f"<U{max(len(record), 1)}")),
+    Key("fs", "float64", "()", "the record's sampling rate (Hz)", lambda beats, record: np.float64(beats.fs)),
+    Key("fs_out", "float64", "()", "the rate the segments are sampled at (Hz)",
+        lambda beats, record: np.float64(beats.fs_out), default=125.0),
+    Key("window", "int64", "(n_beats,)", "index of the window_s window each beat lies in",
+        lambda beats, record: beats.windows.astype(np.int64)),
+    Key("period_s", "float64", "(n_beats,)", "the heartbeat period T (s) each beat was cut with",
+        lambda beats, record: beats.periods_s.astype(np.float64)),
+    Key("rr", "float32", f"(n_beats, {len(RR_FEATURES)})",
+        "R-R context of each beat, columns ecgseg.rhythm.RR_FEATURES (s and ratios)",
+        lambda beats, record: rr_features(beats.r_peaks, beats.fs)),
+    Key("pre_r_s", "float64", "()", "how long before the R-peak segments start (s); 0: the paper's cut",
+        lambda beats, record: np.float64(beats.pre_r_s), default=0.0),
+    Key("peaks", "str", "()", 'how the R-peaks were found: "rule", "annotations", a detector\'s name, "given"',
+        lambda beats, record: np.array(beats.peaks), default=""),
+)
+
+_BY_NAME = {key.name: key for key in KEYS}
+
+
+def beat_arrays(beats, record: str) -> dict[str, np.ndarray]:
+    """The arrays of the ``.npz`` beat file of one record's beats, every key of :data:`KEYS`.
+
+    Parameters
+    ----------
+    beats : Beats
+        From :func:`ecgseg.segment` or :func:`ecgseg.segment_record`.
+    record : str
+        The record's name, stored per beat.
+
+    Examples
+    --------
+    >>> import numpy as np, ecgseg
+    >>> fs = 360; t = np.arange(20 * fs) / fs
+    >>> arrays = beat_arrays(ecgseg.segment(np.exp(-((t % 0.75) - 0.1) ** 2 / 2e-4), fs), "synthetic")
+    >>> list(arrays)[:4], arrays["fs"], str(arrays["peaks"])
+    (['segments', 'labels', 'r_peaks', 'record'], np.float64(360.0), 'rule')
+    """
+    return {key.name: key.make(beats, record) for key in KEYS}
+
+
+def concatenate(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Join the beat arrays of several records; a scalar stays one when all records share it, else one per beat.
+
+    Examples
+    --------
+    >>> a = {"segments": np.zeros((2, 3), np.float32), "fs": np.float64(360)}
+    >>> b = {"segments": np.zeros((1, 3), np.float32), "fs": np.float64(250)}
+    >>> joined = concatenate([a, b])
+    >>> joined["segments"].shape, joined["fs"].tolist()
+    ((3, 3), [360.0, 360.0, 250.0])
+    """
+    if not parts:
+        raise ValueError("no records were segmented, nothing to join")
+    joined = {}
+    for key in parts[0]:
+        if np.ndim(parts[0][key]):
+            joined[key] = np.concatenate([p[key] for p in parts])
+        elif len({p[key].item() for p in parts}) == 1:
+            joined[key] = parts[0][key]
+        else:
+            joined[key] = np.concatenate([np.full(len(p["segments"]), p[key].item()) for p in parts])
+    return joined
+
+
+def select(arrays: dict[str, np.ndarray], beats) -> dict[str, np.ndarray]:
+    """The beat arrays of some beats (a boolean mask or indices): per-beat arrays indexed, scalars kept.
+
+    Examples
+    --------
+    >>> arrays = {"segments": np.zeros((3, 2), np.float32), "labels": np.int8([0, 1, 2]), "fs": np.float64(360)}
+    >>> picked = select(arrays, np.array([True, False, True]))
+    >>> picked["labels"].tolist(), picked["fs"]
+    ([0, 2], np.float64(360.0))
+    """
+    n = len(arrays["segments"])
+    return {key: value[beats] if np.ndim(value) and len(value) == n else value for key, value in arrays.items()}
+
+
+def scalar(arrays: dict[str, np.ndarray], key: str, name: str = "beats"):
+    """A per-record scalar of a beat file as a Python value: the key's default when absent.
+
+    Raises
+    ------
+    ValueError
+        The beats hold several values (records with different settings joined in one file), or the key
+        is absent and has no default.
+
+    Examples
+    --------
+    >>> scalar({"segments": np.zeros((2, 187)), "pre_r_s": np.float64(0.25)}, "pre_r_s")
+    0.25
+    >>> scalar({"segments": np.zeros((2, 187))}, "fs_out")
+    125.0
+    """
+    if key not in arrays:
+        default = _BY_NAME[key].default if key in _BY_NAME else None
+        if default is None:
+            raise ValueError(f"{name} has no {key!r} array; write it with `ecgseg segment ... -o FILE.npz`")
+        return default
+    values = np.unique(np.ravel(arrays[key]))
+    if values.size != 1:
+        shown = ", ".join(str(v) for v in values[:5])
+        raise ValueError(f"the beats in {name} have several {key} values ({shown}); use beats cut with one setting")
+    return values[0].item()
 
 
 def save_npy_bytes(array: np.ndarray) -> bytes:
@@ -52,8 +189,24 @@ def save_npy_bytes(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def _write_npy(handle, value) -> None:
+    """One ``.npy``: an array, or rows spooled on disk (``shape``, ``dtype`` and ``blocks()``), block by block."""
+    if isinstance(value, np.ndarray) or np.isscalar(value):
+        np.lib.format.write_array(handle, np.asanyarray(value), allow_pickle=False)
+        return
+    header = {"descr": np.lib.format.dtype_to_descr(np.dtype(value.dtype)), "fortran_order": False,
+              "shape": tuple(value.shape)}
+    np.lib.format.write_array_header_1_0(handle, header)  # the header np.save writes for the same array
+    for block in value.blocks():
+        handle.write(np.ascontiguousarray(block, dtype=value.dtype).tobytes())
+
+
 def save_beats(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
     """Save beat arrays atomically: ``.npz`` keeps every key, ``.npy`` only ``segments``.
+
+    An array may also be rows spooled on disk (anything with ``shape``, ``dtype`` and ``blocks()``, as
+    :func:`ecgseg.pipeline.write_record` passes them): those are copied block by block, never loaded whole.
+    The bytes are those of ``numpy.savez`` / ``numpy.save`` of the same arrays.
 
     Examples
     --------
@@ -64,52 +217,16 @@ def save_beats(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
     (2, 187)
     """
     suffix = Path(path).suffix
-    if suffix == ".npz":
-        buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
-        write_atomic(path, buffer.getvalue())
-    elif suffix == ".npy":
-        write_atomic(path, save_npy_bytes(arrays["segments"]))
-    else:
+    if suffix not in (".npz", ".npy"):
         raise ValueError(f"cannot tell the format of {path}: name it .npy (segments only) or .npz (segments and labels)")
-
-
-def save_beats_spooled(path: str | os.PathLike, arrays: dict[str, np.ndarray], segments_file, shape: tuple[int, int]) -> None:
-    """Save a ``.npz`` atomically whose ``segments`` are streamed from ``segments_file`` (raw float32 rows).
-
-    Holds a few MB at a time however many beats there are; ``arrays`` are the
-    other (small) keys. The file loads like one from :func:`save_beats`.
-
-    Examples
-    --------
-    >>> import numpy as np, tempfile, os
-    >>> rows = tempfile.TemporaryFile(); rows.write(np.ones((3, 4), np.float32).tobytes())
-    48
-    >>> target = os.path.join(tempfile.mkdtemp(), "beats.npz")
-    >>> save_beats_spooled(target, {"labels": np.zeros(3, np.int8)}, rows, (3, 4))
-    >>> load_beats(target)["segments"].sum()
-    np.float32(12.0)
-    """
-    import zipfile
-
-    if Path(path).suffix != ".npz":
-        raise ValueError(f"spooled beats are written as .npz, got {path}")
-    block = 1 << 22
-    with atomic_file(path) as handle, zipfile.ZipFile(handle, "w", allowZip64=True) as archive:
-        with archive.open("segments.npy", "w", force_zip64=True) as entry:
-            header = {"descr": np.dtype(np.float32).str, "fortran_order": False, "shape": tuple(shape)}
-            np.lib.format.write_array_header_2_0(entry, header)
-            segments_file.seek(0)
-            remaining = int(np.prod(shape)) * 4
-            while remaining:
-                chunk = segments_file.read(min(block, remaining))
-                if not chunk:
-                    raise ValueError(f"segment spool ended {remaining} bytes short of shape {shape}")
-                entry.write(chunk)
-                remaining -= len(chunk)
-        for key, array in arrays.items():
-            with archive.open(f"{key}.npy", "w", force_zip64=True) as entry:
-                np.lib.format.write_array(entry, np.asanyarray(array), allow_pickle=False)
+    with atomic_file(path) as handle:
+        if suffix == ".npy":
+            _write_npy(handle, arrays["segments"])
+            return
+        with zipfile.ZipFile(handle, "w", allowZip64=True) as archive:  # as numpy.savez lays it out
+            for key, value in arrays.items():
+                with archive.open(f"{key}.npy", "w", force_zip64=True) as entry:
+                    _write_npy(entry, value)
 
 
 def load_beats(source) -> dict[str, np.ndarray]:

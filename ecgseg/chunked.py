@@ -36,7 +36,8 @@ import numpy as np
 
 from . import _kernels
 from .beats import Beats, check_scheme, cut_beats, no_period_error, pre_samples, segment_lengths, window_periods
-from .database import annotated_beats, beats_to_arrays
+from .beatfile import beat_arrays, save_beats
+from .database import annotated_beats
 from .labels import label_beats
 from .peaks import rescale_indices, rule_peaks
 from .records import DEFAULT_DB, _channel_index, _read_header, read_annotations, read_signal, record_path
@@ -102,6 +103,19 @@ class _Spool:
             local = rows[i0:i1] - first
             block[local] = np.where(np.arange(self.length) < lengths[i0:i1, None], block[local], 0.0)
             os.pwrite(fd, block.tobytes(), first * row_bytes)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.n_beats, self.length)
+
+    dtype = np.float32
+
+    def blocks(self, block_rows: int = 4096):
+        """The rows, a block at a time (for :func:`ecgseg.beatfile.save_beats`)."""
+        self.file.flush()
+        for first in range(0, self.n_beats, block_rows):
+            n = min(block_rows, self.n_beats - first)
+            yield np.frombuffer(os.pread(self.file.fileno(), n * self.length * 4, first * self.length * 4), np.float32)
 
     def segments(self) -> np.ndarray:
         self.file.seek(0)
@@ -380,7 +394,7 @@ def write_record_beats(
 ) -> dict:
     """Segment a WFDB record in chunks straight into a ``.npz`` beat file, never holding all its segments.
 
-    The file has the keys of :func:`ecgseg.database.beats_to_arrays` and is
+    The file has the keys of :data:`ecgseg.beatfile.KEYS` and is
     written atomically (nothing at ``path`` if segmentation fails).
 
     Returns
@@ -393,16 +407,11 @@ def write_record_beats(
     >>> write_record_beats("100.npz", "100", data_dir="../shared/data")  # doctest: +SKIP
     {'record': '100', 'n_beats': 1073, 'n_missed': 1201, 'n_short': 0}
     """
-    from .beatfile import save_beats_spooled
-
     spool = _Spool(params.get("length", 187), params.pop("spool_dir", None))
     try:
         name, fields = _record_run(spool, record, db, data_dir, channel, peaks, tolerance_s, chunk_s, params)
-        # beats_to_arrays sees an empty (n_beats, 0) placeholder; the real segments stream from the spool.
-        beats = Beats(segments=np.empty((spool.n_beats, 0), np.float32), **fields)
-        arrays = beats_to_arrays(beats, name)
-        del arrays["segments"]
-        save_beats_spooled(path, arrays, spool.file, (spool.n_beats, spool.length))
+        beats = Beats(segments=spool, **fields)  # the segments stay on disk; save_beats copies them block by block
+        save_beats(path, beat_arrays(beats, name))
     finally:
         spool.close()
     return {"record": name, "n_beats": len(beats), "n_missed": beats.n_missed, "n_short": beats.n_short}

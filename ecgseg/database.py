@@ -11,10 +11,10 @@ import numpy as np
 from .beats import Beats, segment
 from .labels import aami_classes, label_beats
 from .parallel import RecordFailure, map_records
-from .rhythm import rr_features
+from .beatfile import beat_arrays, concatenate
 from .records import DEFAULT_DB, Record, read_record, record_path
 
-__all__ = ["segment_record", "segment_records", "read_and_segment", "record_path_name", "RecordFailure", "beats_to_arrays", "concatenate_arrays", "annotated_beats"]
+__all__ = ["segment_record", "segment_records", "read_and_segment", "record_path_name", "RecordFailure", "annotated_beats"]
 
 
 def annotated_beats(name: str, ann_samples, ann_symbols, n_samples: int) -> np.ndarray:
@@ -62,48 +62,6 @@ def segment_record(record: Record, *, peaks: str = "rule", tolerance_s: float = 
     return replace(beats, labels=labels, n_missed=n_missed)
 
 
-def beats_to_arrays(beats: Beats, record_name: str) -> dict[str, np.ndarray]:
-    """The arrays of the ``.npz`` beat file for one record's beats.
-
-    Keys: ``segments``, ``labels``, ``r_peaks``, ``record``, ``fs`` (the record's
-    rate), ``fs_out`` (the rate the segments are sampled at), ``window``,
-    ``period_s``, ``rr`` (R-R context, :func:`ecgseg.rhythm.rr_features`),
-    ``pre_r_s`` (how long before the R-peak segments start) and ``peaks`` (how
-    the R-peaks were found: ``"rule"``, ``"annotations"``, a detector's name).
-    ``fs``, ``fs_out``, ``pre_r_s`` and ``peaks`` are scalars.
-    """
-    n = len(beats)
-    labels = beats.labels if beats.labels is not None else np.full(n, -1, dtype=np.int8)
-    return {
-        "segments": beats.segments,
-        "labels": labels.astype(np.int8),
-        "r_peaks": beats.r_peaks.astype(np.int64),
-        "record": np.full(n, record_name, dtype=f"<U{max(len(record_name), 1)}"),
-        "fs": np.float64(beats.fs),
-        "fs_out": np.float64(beats.fs_out),
-        "window": beats.windows.astype(np.int64),
-        "period_s": beats.periods_s.astype(np.float64),
-        "rr": rr_features(beats.r_peaks, beats.fs),
-        "pre_r_s": np.float64(beats.pre_r_s),
-        "peaks": np.array(beats.peaks),
-    }
-
-
-def concatenate_arrays(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Join per-record beat arrays; a scalar (``fs``, ``fs_out``, ``pre_r_s``, ``peaks``) stays one when all records share it, else one per beat."""
-    if not parts:
-        raise ValueError("no records were segmented, nothing to join")
-    joined = {}
-    for key in parts[0]:
-        if np.ndim(parts[0][key]):
-            joined[key] = np.concatenate([p[key] for p in parts])
-        elif len({p[key].item() for p in parts}) == 1:
-            joined[key] = parts[0][key]
-        else:
-            joined[key] = np.concatenate([np.full(len(p["segments"]), p[key].item()) for p in parts])
-    return joined
-
-
 def read_and_segment(
     record: str | os.PathLike, db: str = DEFAULT_DB, *, data_dir=None, channel=None, peaks: str = "rule", chunk_s: float | None = None, **params
 ) -> Beats:
@@ -124,7 +82,7 @@ def read_and_segment(
 
 def _segment_one(name: str, db: str, data_dir, channel, peaks: str, chunk_s, params: dict):
     beats = read_and_segment(name, db, data_dir=data_dir, channel=channel, peaks=peaks, chunk_s=chunk_s, **params)
-    return beats_to_arrays(beats, record_path_name(name)), beats.n_missed or 0, beats.n_short
+    return beat_arrays(beats, record_path_name(name)), beats.n_missed or 0, beats.n_short
 
 
 def record_path_name(name: str) -> str:
@@ -171,7 +129,7 @@ def segment_records(
     Returns
     -------
     arrays : dict or None
-        Beat arrays of all successful records in ``names`` order (see :func:`beats_to_arrays`); None if all failed.
+        Beat arrays of all successful records in ``names`` order (see :func:`ecgseg.beatfile.beat_arrays`); None if all failed.
     failures : list of RecordFailure
         In ``names`` order.
     totals : dict
@@ -192,7 +150,7 @@ def segment_records(
         else:
             results[name] = result
     ordered = [results[name] for name in names if name in results]
-    arrays = concatenate_arrays([r[0] for r in ordered]) if ordered else None
+    arrays = concatenate([r[0] for r in ordered]) if ordered else None
     totals = {"n_missed": sum(r[1] for r in ordered), "n_short": sum(r[2] for r in ordered)}
     order = {name: i for i, name in enumerate(names)}
     failures.sort(key=lambda f: order[f.record])

@@ -49,7 +49,7 @@ def predict_probabilities(arrays: dict, model: str | None = None) -> tuple[np.nd
     ----------
     arrays : dict
         Beat arrays as in a ``.npz`` beat file (``segments``, ...; see
-        :func:`ecgseg.database.beats_to_arrays`).
+        :func:`ecgseg.beatfile.beat_arrays`).
     model : str, optional
         A model file; by default the shipped DS1 weights that ``ecgseg classify`` would pick.
 
@@ -198,9 +198,9 @@ def record_report(
     Examples
     --------
     >>> from ecgseg import read_record, segment_record
-    >>> from ecgseg.database import beats_to_arrays
+    >>> from ecgseg.beatfile import beat_arrays
     >>> rec = read_record("100", data_dir=DATA); beats = segment_record(rec)
-    >>> probabilities, about = predict_probabilities(beats_to_arrays(beats, "100"))
+    >>> probabilities, about = predict_probabilities(beat_arrays(beats, "100"))
     >>> page = record_report(rec, beats, probabilities, model_facts=about)
     >>> page.count('<img alt='), page.count("data:image/png;base64,")
     (5, 5)

@@ -178,22 +178,9 @@ def test_output_files_get_the_usual_permissions(data_dir, tmp_path):
     out = tmp_path / "b.npz"
     result = CliRunner().invoke(cli, ["segment", "record", "100", "--data-dir", str(data_dir), "-o", str(out)])
     assert result.exit_code == 0
-    from ecgseg.beatfile import default_file_mode
+    from ecgseg.atomic import default_file_mode
 
     assert out.stat().st_mode & 0o777 == default_file_mode() != 0o600
-
-
-def test_load_beats_reads_a_real_pipe(tmp_path):
-    """A pipe has .seek but cannot seek; load_beats must read it whole first."""
-    from ecgseg.beatfile import load_beats, save_npy_bytes
-
-    data = save_npy_bytes(np.arange(187 * 3, dtype=np.float32).reshape(3, 187))
-    read_end, write_end = os.pipe()
-    os.write(write_end, data)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as pipe:
-        assert hasattr(pipe, "seek") and not pipe.seekable()
-        assert load_beats(pipe)["segments"].shape == (3, 187)
 
 
 def test_npz_records_how_the_peaks_were_found(data_dir, tmp_path):

@@ -211,11 +211,10 @@ def test_cli_plot_record_bad_start_writes_nothing(mpl, data_dir, tmp_path):
 
 
 def test_cli_plot_beats(mpl, beats_100, tmp_path):
-    from ecgseg.beatfile import save_beats
-    from ecgseg.database import beats_to_arrays
+    from ecgseg.beatfile import beat_arrays, save_beats
 
     npz, npy, out = tmp_path / "b.npz", tmp_path / "b.npy", tmp_path / "beats.png"
-    save_beats(npz, beats_to_arrays(beats_100, "100"))
+    save_beats(npz, beat_arrays(beats_100, "100"))
     np.save(npy, beats_100.segments)
     runner = CliRunner()
     result = runner.invoke(cli, ["plot", "beats", str(npz), "-o", str(out), "--max-per-class", "100"])
@@ -230,11 +229,10 @@ def test_cli_plot_beats(mpl, beats_100, tmp_path):
 
 
 def test_cli_evaluate_plots_the_confusion_matrix(mpl, beats_100, tmp_path):
-    from ecgseg.beatfile import save_beats
-    from ecgseg.database import beats_to_arrays
+    from ecgseg.beatfile import beat_arrays, save_beats
 
     data, out = tmp_path / "b.npz", tmp_path / "confusion.png"
-    save_beats(data, beats_to_arrays(beats_100, "100"))
+    save_beats(data, beat_arrays(beats_100, "100"))
     args = ["evaluate", str(data), "--protocol", "intra", "--json"]
     plain = CliRunner().invoke(cli, args)
     plotted = CliRunner().invoke(cli, args + ["--plot", str(out)])
@@ -343,13 +341,14 @@ def test_cli_plot_record_without_annotations(mpl, unannotated, beats_100, tmp_pa
 
 
 def test_report_without_annotations_shows_predicted_classes(mpl, unannotated):
-    from ecgseg.database import beats_to_arrays, segment_record
+    from ecgseg.beatfile import beat_arrays
+    from ecgseg.database import segment_record
     from ecgseg.records import read_record
     from ecgseg.report import predict_probabilities, record_report
 
     record = read_record(unannotated)
     beats = segment_record(record)
-    probabilities, about = predict_probabilities(beats_to_arrays(beats, "100"), None)
+    probabilities, about = predict_probabilities(beat_arrays(beats, "100"), None)
     page = record_report(record, beats, probabilities, start_s=0, model_facts=about)
     assert "none (classes below are predicted only)" in page and "confusion matrix" not in page
     assert re.findall(r'<img alt="([^"]+)"', page) == ["strip coloured by predicted class", "beat overlays", "class probability histograms"]

@@ -17,10 +17,10 @@ from click.testing import CliRunner
 
 import ecgseg
 from ecgseg.batch import INDEX_NAME, read_index, segment_to_folder
-from ecgseg.beatfile import load_beats
 from ecgseg.chunked import segment_chunked, segment_record_chunked, write_record_beats
 from ecgseg.cli import cli
-from ecgseg.database import beats_to_arrays, segment_record, segment_records
+from ecgseg.beatfile import beat_arrays, load_beats
+from ecgseg.database import segment_record, segment_records
 from ecgseg.parallel import RecordFailure, local_cluster, map_records
 from ecgseg.records import read_record
 
@@ -168,7 +168,7 @@ def test_chunked_equals_whole_on_real_records(mitdb_dir, record, peaks):
 def test_streamed_record_file_equals_the_whole_record_arrays(mitdb_dir, tmp_path):
     summary = write_record_beats(tmp_path / "207.npz", "207", data_dir=mitdb_dir, chunk_s=60)
     whole = segment_record(read_record("207", data_dir=mitdb_dir))
-    expected = beats_to_arrays(whole, "207")
+    expected = beat_arrays(whole, "207")
     written = load_beats(tmp_path / "207.npz")
     assert sorted(written) == sorted(expected)
     for key in expected:
@@ -321,7 +321,7 @@ def test_dask_folder_run_with_chunks_matches_the_whole_records(synthetic_db, das
     run = segment_to_folder(["s1", "s2", "s3"], tmp_path, "syn", data_dir=synthetic_db, scheduler=dask_scheduler, chunk_s=20)
     assert [row["record"] for row in run.written] == ["s1", "s2", "s3"] and not run.failures
     for name in ("s1", "s2", "s3"):
-        expected = beats_to_arrays(segment_record(read_record(synthetic_db / "syn" / name)), name)
+        expected = beat_arrays(segment_record(read_record(synthetic_db / "syn" / name)), name)
         written = load_beats(tmp_path / f"{name}.npz")
         for key in expected:
             assert np.array_equal(written[key], expected[key]), (name, key)

@@ -253,7 +253,7 @@ def save_checkpoint(path: str | os.PathLike, model: BeatNet, *, metadata: dict |
     """Write the model with its config, class names, input length, metadata and logit biases, atomically."""
     import io
 
-    from ..beatfile import write_atomic
+    from ..atomic import write_atomic
 
     bias = torch.zeros(model.config.n_classes) if logit_bias is None else torch.as_tensor(logit_bias, dtype=torch.float32)
     checkpoint = {

@@ -59,13 +59,13 @@ def plot_record_command(record, db, data_dir, channel, peaks, start_s, seconds, 
     params = _scheme_params(kwargs)
     _need_matplotlib(output)
     with library_errors():
-        from ..database import beats_to_arrays
+        from ..beatfile import beat_arrays
         from ..plot import figure_format, record_strip, save_figure
         from ..report import predict_probabilities
 
         figure_format(output)
         rec, beats = _read_beats(record, db, data_dir, channel, peaks, params)
-        predicted = (predict_probabilities(beats_to_arrays(beats, rec.name), model)[0].argmax(axis=1)
+        predicted = (predict_probabilities(beat_arrays(beats, rec.name), model)[0].argmax(axis=1)
                      if predict else None)
         figure = record_strip(rec, beats, start_s=start_s, seconds=seconds, window_s=params["window_s"],
                               predicted=predicted, tolerance_s=params["tolerance_s"], dpi=dpi)
@@ -87,9 +87,7 @@ def plot_beats_command(beats, predict, model, max_per_class, seed, fs_out, outpu
     """Overlay the beats of each class in BEATS (.npz or .npy from `ecgseg segment`), with the class mean and counts."""
     _need_matplotlib(output)
     with library_errors():
-        import numpy as np
-
-        from ..beatfile import load_beats
+        from ..beatfile import load_beats, scalar
         from ..plot import beats_figure, figure_format, save_figure
         from ..report import predict_probabilities
 
@@ -101,9 +99,9 @@ def plot_beats_command(beats, predict, model, max_per_class, seed, fs_out, outpu
         elif labels is None:
             echo_err(f"{beats} holds no labels: every beat is drawn as unlabelled "
                      "(pass --predict to group them by the classifier's class)", quiet)
-        pre_r_s = float(np.ravel(arrays.get("pre_r_s", 0.0))[0])
+        pre_r_s = scalar(arrays, "pre_r_s", beats)
         if fs_out is None:  # a plain .npy, or a file from before fs_out was stored: the paper's rate
-            fs_out = float(np.ravel(arrays.get("fs_out", 125.0))[0])
+            fs_out = scalar(arrays, "fs_out", beats)
         figure = beats_figure(arrays["segments"], labels, fs=fs_out, pre_r_s=pre_r_s, max_per_class=max_per_class,
                               seed=seed, class_source="predicted" if predict else "reference", dpi=dpi)
         save_figure(figure, output)

@@ -40,12 +40,12 @@ def report_record_command(record, db, data_dir, channel, peaks, start_s, seconds
     params = _scheme_params(kwargs)
     _need_matplotlib(output)
     with library_errors():
-        from ..beatfile import write_atomic
-        from ..database import beats_to_arrays
+        from ..atomic import write_atomic
+        from ..beatfile import beat_arrays
         from ..report import MODEL_CARD, predict_probabilities, record_report
 
         rec, beats = _read_beats(record, db, data_dir, channel, peaks, params)
-        probabilities, about = predict_probabilities(beats_to_arrays(beats, rec.name), model)
+        probabilities, about = predict_probabilities(beat_arrays(beats, rec.name), model)
         card = MODEL_CARD.read_text() if model is None and MODEL_CARD.is_file() else None
         page = record_report(rec, beats, probabilities, start_s=start_s, seconds=seconds, window_s=params["window_s"],
                              db=db, params={"peaks": peaks, **params}, model_facts=about, model_card=card,

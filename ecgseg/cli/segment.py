@@ -58,8 +58,9 @@ def segment_record_command(record, db, data_dir, channel, peaks, output, labels_
     _refuse_terminal(output)
     params = _scheme_params(kwargs)
     with library_errors():
-        from ..beatfile import save_beats, save_npy_bytes, write_atomic
-        from ..database import beats_to_arrays, read_and_segment, record_path_name
+        from ..atomic import write_atomic
+        from ..beatfile import beat_arrays, save_beats, save_npy_bytes
+        from ..database import read_and_segment, record_path_name
 
         if fetch_first:
             if "/" in record or record.endswith(".hea"):
@@ -67,7 +68,7 @@ def segment_record_command(record, db, data_dir, channel, peaks, output, labels_
             _run_fetch(db, [record], data_dir, None, 3, quiet)
         beats = read_and_segment(record, db, data_dir=data_dir, channel=channel, peaks=peaks, chunk_s=chunk_s, **params)
         name = record_path_name(record)
-        arrays = beats_to_arrays(beats, name)
+        arrays = beat_arrays(beats, name)
         if output is None:
             _write_stdout(save_npy_bytes(arrays["segments"]))
         else:

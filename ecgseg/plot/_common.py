@@ -87,7 +87,7 @@ def save_figure(figure, path: str | os.PathLike) -> None:
     >>> open(path, "rb").read(4)
     b'\\x89PNG'
     """
-    from ..beatfile import write_atomic
+    from ..atomic import write_atomic
 
     write_atomic(path, figure_bytes(figure, figure_format(path)))
 
