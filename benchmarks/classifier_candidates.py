@@ -31,7 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ecgseg.beatfile import load_beats  # noqa: E402
 from ecgseg.classify import ModelConfig, TrainConfig, save_checkpoint, train  # noqa: E402
-from ecgseg.classify.train import _logits, calibrate_bias  # noqa: E402
+from ecgseg.classify.predict import logits  # noqa: E402
+from ecgseg.classify.train import calibrate_bias  # noqa: E402
 from ecgseg.context import file_context  # noqa: E402
 from ecgseg.evaluate import INTER_CLASSES, class_report, protocol_split  # noqa: E402
 
@@ -113,7 +114,7 @@ def main():
         started = time.perf_counter()
         result = train(x[train_mask], labels[train_mask], arrays["record"][train_mask], config, rr=extra[train_mask])
         minutes = (time.perf_counter() - started) / 60
-        test_logits = _logits(result.model, x[test_mask], extra[test_mask])
+        test_logits = logits(result.model, x[test_mask], extra[test_mask], batch_size=4096)
         oof_logits, oof_labels = result.val_logits, result.val_labels
         for how, options in CALIBRATIONS.items():
             bias = calibrate(oof_logits, oof_labels, options)

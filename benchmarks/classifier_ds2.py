@@ -3,7 +3,7 @@
     python benchmarks/classifier_ds2.py --ann ann_pre.npz [--ham ham_pre.npz] [--npy ann.npz] [--model M.pt] \\
         [--data-dir DATA] [--per-record] [--json out.json]
 
-Each file is classified as ``ecgseg classify`` would (``choose_model`` and ``predict_beats``: the shipped context
+Each file is classified as ``ecgseg classify`` would (``ecgseg.classify.classify_beats``: the shipped context
 model for an ``.npz`` that carries its inputs, or ``--model``), then scored on the DS2 records only:
 
 - ``--ann``: beats cut at the reference annotations (``ecgseg segment database mitdb --peaks annotations
@@ -37,11 +37,11 @@ NAMES = list(AAMI_CLASSES)
 
 
 def classify(arrays, model, name):
-    from ecgseg.classify.routing import choose_model, predict_beats
+    from ecgseg.classify.predict import classify_beats
 
-    net, checkpoint, (x, extra), note = choose_model(arrays, model, name)
-    used = str(model) if model else ("shipped context model" if note is None else "shipped waveform-only model")
-    return predict_beats(net, checkpoint, x, extra, threads=2).argmax(axis=1), used
+    probabilities, classifier = classify_beats(arrays, model, name=name, threads=2)
+    used = str(model) if model else f"shipped {classifier.description} model"
+    return probabilities.argmax(axis=1), used
 
 
 def ds2_subset(arrays):

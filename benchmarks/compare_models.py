@@ -6,7 +6,7 @@
 
 Both files come from ``ecgseg segment database mitdb --peaks annotations`` (``--pre-r-s 0.25`` for the second).
 Per architecture x {waveform, +rr, +pre-R, +rr+pre-R}: parameters, training seconds (1 torch thread), inference
-beats/s (``predict_beats``, 2 threads, 8192 beats), and
+beats/s (``predict_proba``, 2 threads, 8192 beats), and
 
 - inter: trained on DS1 (N undersampled afresh each epoch to ``--ratio`` N per other beat, ``--epochs`` epochs,
   best epoch and logit biases on 20% of the DS1 records held out), scored on DS2: F1 of N, S, V, F, macro-F1
@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ecgseg.beatfile import load_beats  # noqa: E402
 from ecgseg.classify import ModelConfig, TrainConfig, save_checkpoint, train  # noqa: E402
-from ecgseg.classify.model import ARCHS  # noqa: E402
-from ecgseg.classify.routing import context_inputs, predict_beats  # noqa: E402
+from ecgseg.classify.config import ARCHS  # noqa: E402
+from ecgseg.classify.predict import context_inputs, load_classifier, predict_proba  # noqa: E402
 from ecgseg.evaluate import INTER_CLASSES, class_report, protocol_split  # noqa: E402
 
 VARIANTS = {"waveform": (False, "none"), "+rr": (False, "rr"), "+pre-R": (True, "none"), "+rr+pre-R": (True, "rr")}
@@ -43,15 +43,16 @@ VARIANTS = {"waveform": (False, "none"), "+rr": (False, "rr"), "+pre-R": (True, 
 
 def speed(net, checkpoint, segments, rr) -> float:
     n = min(8192, len(segments))
-    predict_beats(net, checkpoint, segments[:512], None if rr is None else rr[:512], threads=2)  # warm-up
+    bias = checkpoint["logit_bias"]
+    predict_proba(net, segments[:512], None if rr is None else rr[:512], logit_bias=bias, threads=2)  # warm-up
     start = time.perf_counter()
-    predict_beats(net, checkpoint, segments[:n], None if rr is None else rr[:n], threads=2)
+    predict_proba(net, segments[:n], None if rr is None else rr[:n], logit_bias=bias, threads=2)
     return n / (time.perf_counter() - start)
 
 
 def shipped_speed(files, repeats: int = 3) -> None:
     """Inference beats/s (2 threads, best of ``repeats``, interleaved) of the two shipped models on the DS2 beats."""
-    from ecgseg.classify.routing import DEFAULT_CONTEXT_WEIGHTS, choose_model
+    from ecgseg.classify.config import DEFAULT_CONTEXT_WEIGHTS
 
     runs = {}
     for label, arrays, weights in (("waveform kachuee_ds1.pt", files[False], None),
@@ -60,13 +61,14 @@ def shipped_speed(files, repeats: int = 3) -> None:
         subset = {**arrays, "segments": arrays["segments"][test], "rr": arrays["rr"][test]}
         if weights is None:
             subset.pop("rr")
-        net, checkpoint, (x, rr), _ = choose_model(subset, None, label)
-        runs[label] = (net, checkpoint, x, rr)
+        classifier = load_classifier(subset, None, name=label)
+        x, rr = classifier.inputs(subset, label)
+        runs[label] = (classifier.net, classifier.checkpoint, x, rr)
     best = dict.fromkeys(runs, float("inf"))
     for _ in range(repeats):
         for label, (net, checkpoint, segments, rr) in runs.items():
             start = time.perf_counter()
-            predict_beats(net, checkpoint, segments, rr, threads=2)
+            predict_proba(net, segments, rr, logit_bias=checkpoint["logit_bias"], threads=2)
             best[label] = min(best[label], time.perf_counter() - start)
     base = best["waveform kachuee_ds1.pt"]
     for label, seconds in best.items():
@@ -86,7 +88,8 @@ def run(arrays, arch: str, context: str, protocol: str, args) -> dict:
                    rr=pick(rr_all, train_mask))
     seconds = time.perf_counter() - start
     checkpoint = {"logit_bias": torch.as_tensor(result.logit_bias)}
-    probabilities = predict_beats(result.model, checkpoint, x_all[test_mask], pick(rr_all, test_mask))
+    probabilities = predict_proba(result.model, x_all[test_mask], pick(rr_all, test_mask),
+                                  logit_bias=checkpoint["logit_bias"])
     report = class_report(arrays["labels"][test_mask], probabilities.argmax(axis=1))
     row = {"params": sum(p.numel() for p in result.model.parameters()), "train_s": seconds,
            "beats_per_s": speed(result.model, checkpoint, x_all[test_mask], pick(rr_all, test_mask)),

@@ -24,7 +24,7 @@ import numpy as np
 from .atomic import atomic_file
 from .rhythm import RR_FEATURES, rr_features
 
-__all__ = ["Key", "KEYS", "beat_arrays", "concatenate", "select", "scalar", "save_beats", "save_npy_bytes", "load_beats"]
+__all__ = ["Key", "KEYS", "beat_arrays", "concatenate", "scalar", "save_beats", "save_npy_bytes", "load_beats"]
 
 
 @dataclass(frozen=True)
@@ -138,20 +138,6 @@ def concatenate(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
         else:
             joined[key] = np.concatenate([np.full(len(p["segments"]), p[key].item()) for p in parts])
     return joined
-
-
-def select(arrays: dict[str, np.ndarray], beats) -> dict[str, np.ndarray]:
-    """The beat arrays of some beats (a boolean mask or indices): per-beat arrays indexed, scalars kept.
-
-    Examples
-    --------
-    >>> arrays = {"segments": np.zeros((3, 2), np.float32), "labels": np.int8([0, 1, 2]), "fs": np.float64(360)}
-    >>> picked = select(arrays, np.array([True, False, True]))
-    >>> picked["labels"].tolist(), picked["fs"]
-    ([0, 2], np.float64(360.0))
-    """
-    n = len(arrays["segments"])
-    return {key: value[beats] if np.ndim(value) and len(value) == n else value for key, value in arrays.items()}
 
 
 def scalar(arrays: dict[str, np.ndarray], key: str, name: str = "beats"):

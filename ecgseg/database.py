@@ -9,7 +9,7 @@ from functools import partial
 import numpy as np
 
 from .beats import Beats, segment
-from .labels import aami_classes, label_beats
+from .labels import label_beats, reference_beats
 from .parallel import RecordFailure, map_records
 from .beatfile import beat_arrays, concatenate
 from .records import DEFAULT_DB, Record, read_record, record_path
@@ -21,8 +21,7 @@ def annotated_beats(name: str, ann_samples, ann_symbols, n_samples: int) -> np.n
     """Positions of the reference beat annotations (AAMI beat symbols) inside ``[0, n_samples)``, to cut beats at."""
     if ann_samples is None:
         raise ValueError(f"record {name!r} has no reference annotations (.atr); use peaks='rule'")
-    beat_samples = ann_samples[aami_classes(ann_symbols) >= 0]
-    return beat_samples[(beat_samples >= 0) & (beat_samples < n_samples)]
+    return reference_beats(ann_samples, ann_symbols, n_samples)[0]
 
 
 def segment_record(record: Record, *, peaks: str = "rule", tolerance_s: float = 0.15, **params) -> Beats:

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .labels import AAMI_CLASSES, match_peaks
+from .aami import AAMI_CLASSES, INTER_CLASSES, TEST_FRACTION, TOLERANCE_S
+from .labels import match_peaks
 
 __all__ = ["DS1", "DS2", "PACED", "DetectionScores", "detection_scores", "ClassReport", "class_report", "protocol_split"]
 
@@ -42,7 +43,7 @@ class DetectionScores:
         return DetectionScores(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn)
 
 
-def detection_scores(detected, reference, fs: float, tolerance_s: float = 0.15) -> DetectionScores:
+def detection_scores(detected, reference, fs: float, tolerance_s: float = TOLERANCE_S) -> DetectionScores:
     """Match detected R-peaks one to one with reference beats within ``tolerance_s``.
 
     Examples
@@ -59,9 +60,6 @@ def detection_scores(detected, reference, fs: float, tolerance_s: float = 0.15) 
 
 # --- beat-class reports and the two evaluation protocols (numpy only: no torch here) ---
 
-CLASS_NAMES = AAMI_CLASSES
-#: Inter-patient work (de Chazal 2004) scores N, S, V, F: Q is a handful of beats once the paced records are out.
-INTER_CLASSES = ("N", "S", "V", "F")
 
 
 @dataclass(frozen=True)
@@ -69,7 +67,7 @@ class ClassReport:
     """Confusion matrix (rows = true class, columns = predicted, order N S V F Q) and the scores derived from it."""
 
     confusion: np.ndarray
-    class_names: tuple = CLASS_NAMES
+    class_names: tuple = AAMI_CLASSES
 
     @property
     def support(self) -> np.ndarray:
@@ -145,7 +143,7 @@ class ClassReport:
         return "\n".join(lines)
 
 
-def class_report(true, predicted, n_classes: int = len(CLASS_NAMES)) -> ClassReport:
+def class_report(true, predicted, n_classes: int = len(AAMI_CLASSES)) -> ClassReport:
     """Confusion matrix and per-class Se, +P, F1 of predicted against true class indices (0-4, order N S V F Q).
 
     Examples
@@ -164,10 +162,10 @@ def class_report(true, predicted, n_classes: int = len(CLASS_NAMES)) -> ClassRep
         if values.size and (values.min() < 0 or values.max() >= n_classes):
             raise ValueError(f"{name} must be class indices 0..{n_classes - 1}; drop unlabelled beats (-1) first")
     confusion = np.bincount(true * n_classes + predicted, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
-    return ClassReport(confusion=confusion, class_names=CLASS_NAMES[:n_classes])
+    return ClassReport(confusion=confusion, class_names=AAMI_CLASSES[:n_classes])
 
 
-def protocol_split(records, labels, protocol: str = "inter", *, test_fraction: float = 0.2, seed: int = 0):
+def protocol_split(records, labels, protocol: str = "inter", *, test_fraction: float = TEST_FRACTION, seed: int = 0):
     """Train and test beat masks of a protocol, over labelled beats only.
 
     ``inter`` (de Chazal 2004): train on DS1, test on DS2, paced records out.

@@ -4,19 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["AAMI_CLASSES", "SYMBOL_TO_CLASS", "aami_classes", "match_peaks", "label_beats"]
+from .aami import AAMI_CLASSES, SYMBOL_TO_CLASS, TOLERANCE_S
 
-#: Class names in index order.
-AAMI_CLASSES = ("N", "S", "V", "F", "Q")
-
-#: MIT-BIH beat annotation symbol -> AAMI class index. Symbols not here (+ ~ | x " [ ] ! ...) are not beats.
-SYMBOL_TO_CLASS = {
-    **dict.fromkeys("NLRej", 0),  # normal, bundle branch block, escape
-    **dict.fromkeys("AaJS", 1),  # supraventricular ectopic
-    **dict.fromkeys("VE", 2),  # ventricular ectopic
-    "F": 3,  # fusion of ventricular and normal
-    **dict.fromkeys("/fQ", 4),  # paced, fusion of paced and normal, unclassifiable
-}
+__all__ = ["AAMI_CLASSES", "SYMBOL_TO_CLASS", "aami_classes", "reference_beats", "match_peaks", "label_beats",
+           "missed_beats"]
 
 
 def aami_classes(symbols) -> np.ndarray:
@@ -28,6 +19,35 @@ def aami_classes(symbols) -> np.ndarray:
     [0, 2, -1, 1, 4]
     """
     return np.array([SYMBOL_TO_CLASS.get(s, -1) for s in symbols], dtype=np.int8)
+
+
+def reference_beats(ann_samples, ann_symbols, n_samples: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The reference beats among a record's annotations: positions and AAMI classes of the beat symbols.
+
+    Parameters
+    ----------
+    ann_samples, ann_symbols : array_like
+        All annotations of a record (rhythm changes, noise marks and the like are skipped).
+    n_samples : int, optional
+        Keep only beats inside ``[0, n_samples)``, the signal read.
+
+    Returns
+    -------
+    samples : numpy.ndarray, shape (n_beats,) int64
+    classes : numpy.ndarray, shape (n_beats,) int8
+
+    Examples
+    --------
+    >>> samples, classes = reference_beats([10, 20, 30, 900], ["N", "+", "V", "N"], n_samples=500)
+    >>> samples.tolist(), classes.tolist()
+    ([10, 30], [0, 2])
+    """
+    classes = aami_classes(ann_symbols)
+    is_beat = classes >= 0
+    if n_samples is not None:
+        samples = np.asarray(ann_samples, dtype=np.int64)
+        is_beat &= (samples >= 0) & (samples < n_samples)
+    return np.asarray(ann_samples, dtype=np.int64)[is_beat], classes[is_beat]
 
 
 def match_peaks(detected, reference, tolerance: int) -> np.ndarray:
@@ -73,7 +93,7 @@ def match_peaks(detected, reference, tolerance: int) -> np.ndarray:
     return nearest
 
 
-def label_beats(r_peaks, ann_samples, ann_symbols, fs: float, tolerance_s: float = 0.15) -> tuple[np.ndarray, int]:
+def label_beats(r_peaks, ann_samples, ann_symbols, fs: float, tolerance_s: float = TOLERANCE_S) -> tuple[np.ndarray, int]:
     """Label cut beats with the AAMI class of the reference beat annotation within ``tolerance_s``.
 
     Parameters
@@ -100,11 +120,32 @@ def label_beats(r_peaks, ann_samples, ann_symbols, fs: float, tolerance_s: float
     >>> labels.tolist(), missed
     ([0, 1], 1)
     """
-    classes = aami_classes(ann_symbols)
-    is_beat = classes >= 0
-    beat_samples = np.asarray(ann_samples, dtype=np.int64)[is_beat]
-    beat_classes = classes[is_beat]
+    beat_samples, beat_classes = reference_beats(ann_samples, ann_symbols)
     match = match_peaks(r_peaks, beat_samples, int(round(tolerance_s * fs)))
     labels = np.where(match >= 0, beat_classes[np.maximum(match, 0)], -1).astype(np.int8)
     n_missed = int(beat_samples.size - np.count_nonzero(match >= 0))
     return labels, n_missed
+
+
+def missed_beats(r_peaks, ann_samples, ann_symbols, fs: float, tolerance_s: float = TOLERANCE_S):
+    """The reference beats no cut beat matched: the same one-to-one matching as :func:`label_beats`, so there
+    are its ``n_missed`` of them.
+
+    Returns
+    -------
+    samples : numpy.ndarray int64
+        Their positions (samples at ``fs``).
+    classes : numpy.ndarray int8
+        Their AAMI class indices.
+
+    Examples
+    --------
+    >>> samples, classes = missed_beats([100, 500], [98, 300, 502], ["N", "V", "A"], fs=360)
+    >>> samples.tolist(), classes.tolist()
+    ([300], [2])
+    """
+    beat_samples, beat_classes = reference_beats(ann_samples, ann_symbols)
+    match = match_peaks(r_peaks, beat_samples, int(round(tolerance_s * fs)))
+    missed = np.ones(beat_samples.size, dtype=bool)
+    missed[match[match >= 0]] = False
+    return beat_samples[missed], beat_classes[missed]

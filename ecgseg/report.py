@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .labels import AAMI_CLASSES
+from .aami import AAMI_CLASSES, TOLERANCE_S
 
-__all__ = ["predict_probabilities", "busiest_window", "record_report", "markdown_html"]
+__all__ = ["model_facts", "busiest_window", "record_report", "markdown_html"]
 
 MODEL_CARD = Path(__file__).parent / "classify" / "MODEL_CARD.md"
 
@@ -39,40 +39,32 @@ code { font-size: 13px; }
 """
 
 
-def predict_probabilities(arrays: dict, model: str | None = None) -> tuple[np.ndarray, dict]:
-    """Class probabilities (n_beats, 5) float32 of beat arrays, and facts about the model for the report.
-
-    The one place the plots and the report call :mod:`ecgseg.classify` (which
-    imports torch), so a change of its API is a change here only.
+def model_facts(classifier) -> dict[str, str]:
+    """Facts about the model that classified the beats, for the report's model section.
 
     Parameters
     ----------
-    arrays : dict
-        Beat arrays as in a ``.npz`` beat file (``segments``, ...; see
-        :func:`ecgseg.beatfile.beat_arrays`).
-    model : str, optional
-        A model file; by default the shipped DS1 weights that ``ecgseg classify`` would pick.
+    classifier : ecgseg.classify.predict.Classifier
+        From :func:`ecgseg.classify.classify_beats`.
 
     Examples
     --------
-    >>> probabilities, about = predict_probabilities({"segments": np.zeros((2, 187), np.float32)})
-    >>> probabilities.shape, sorted(about)
-    ((2, 5), ['logit biases', 'model', 'trained with', 'validation macro-F1'])
+    >>> from ecgseg.classify import classify_beats
+    >>> _, classifier = classify_beats({"segments": np.zeros((2, 187), np.float32)})
+    >>> sorted(model_facts(classifier))
+    ['logit biases', 'model', 'trained with', 'validation macro-F1']
     """
-    from .classify.routing import choose_model, predict_beats
+    from .classify.config import SHIPPED
 
-    # The same choice as `ecgseg classify`: the shipped context model for beats that carry its inputs, else waveform-only.
-    net, checkpoint, (x, rr), note = choose_model(arrays, model, name="beats")
-    probabilities = predict_beats(net, checkpoint, x, rr)
-    metadata = checkpoint.get("metadata", {})
-    shipped = "context (rhythm + template)" if note is None and not model else "waveform-only"
-    about = {
-        "model": str(model) if model else f"shipped {shipped} weights (trained on DS1, see the model card)",
+    metadata, checkpoint = classifier.metadata, classifier.checkpoint
+    shipped = classifier.path in SHIPPED
+    return {
+        "model": f"shipped {classifier.description} weights (trained on DS1, see the model card)" if shipped
+        else str(classifier.path),
         "trained with": f"{metadata.get('protocol', '?')}-patient protocol, {metadata.get('n_train_beats', '?')} beats",
         "validation macro-F1": str(metadata.get("val_macro_f1_calibrated", metadata.get("val_macro_f1", "?"))),
         "logit biases": " ".join(f"{c} {float(b):+.2f}" for c, b in zip(checkpoint.get("class_names", AAMI_CLASSES), checkpoint["logit_bias"])),
     }
-    return probabilities, about
 
 
 def busiest_window(r_peaks, classes, fs: float, window_s: float = 10.0) -> float:
@@ -113,9 +105,9 @@ def _facts(record, beats, db: str, params: dict) -> list[tuple[str, str]]:
         ("duration", f"{datetime.timedelta(seconds=round(duration))} ({record.signal.shape[0]} samples)"),
     ]
     if record.has_annotations:
-        from .labels import aami_classes
+        from .labels import reference_beats
 
-        n_reference = int(np.count_nonzero(aami_classes(record.ann_symbols) >= 0))
+        n_reference = int(reference_beats(record.ann_samples, record.ann_symbols)[0].size)
         facts.append(("reference annotations", f"{record.ann_samples.size}, of which {n_reference} beats"))
         missed = f"{beats.n_missed} of {n_reference} ({100 * beats.n_missed / max(n_reference, 1):.1f}%)"
         facts.append(("annotated beats missed", missed))
@@ -169,7 +161,7 @@ def record_report(
     params: dict | None = None,
     model_facts: dict | None = None,
     model_card: str | None = None,
-    tolerance_s: float = 0.15,
+    tolerance_s: float = TOLERANCE_S,
 ) -> str:
     """The HTML report of a record and its beats, one self-contained document.
 
@@ -180,13 +172,13 @@ def record_report(
     beats : Beats
         Cut from it (:func:`ecgseg.segment_record`), with ``window_s``.
     probabilities : array_like, shape (n_beats, 5)
-        The classifier's (:func:`predict_probabilities`).
+        The classifier's (:func:`ecgseg.classify.classify_beats`).
     start_s : float, optional
         Start of the strip; by default a fifth of ``seconds`` before the window with the most non-N beats.
     params : dict, optional
         The segmentation settings, listed in the facts.
     model_facts : dict, optional
-        Name -> text about the model (from :func:`predict_probabilities`).
+        Name -> text about the model (from :func:`model_facts`).
     model_card : str, optional
         Markdown of the model card, rendered at the end.
 
@@ -198,10 +190,10 @@ def record_report(
     Examples
     --------
     >>> from ecgseg import read_record, segment_record
-    >>> from ecgseg.beatfile import beat_arrays
+    >>> from ecgseg.classify import classify_beats
     >>> rec = read_record("100", data_dir=DATA); beats = segment_record(rec)
-    >>> probabilities, about = predict_probabilities(beat_arrays(beats, "100"))
-    >>> page = record_report(rec, beats, probabilities, model_facts=about)
+    >>> probabilities, classifier = classify_beats(beats)
+    >>> page = record_report(rec, beats, probabilities, model_facts=model_facts(classifier))
     >>> page.count('<img alt='), page.count("data:image/png;base64,")
     (5, 5)
     """

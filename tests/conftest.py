@@ -1,4 +1,4 @@
-"""Shared fixtures: the real MIT-BIH folder (skipped with a reason where absent)."""
+"""Shared fixtures: the real MIT-BIH folder (skipped with a reason where absent), record 100 and its beats."""
 
 from __future__ import annotations
 
@@ -33,3 +33,28 @@ def record_100(data_dir):
     from ecgseg.records import read_record
 
     return read_record("100", data_dir=data_dir)
+
+
+@pytest.fixture(scope="session")
+def beats_100(record_100):
+    """Record 100 cut with the default rule peaks, as `ecgseg segment record 100` cuts it."""
+    from ecgseg.database import segment_record
+
+    return segment_record(record_100)
+
+
+@pytest.fixture(scope="session")
+def beat_files_100(data_dir, tmp_path_factory):
+    """Record 100 as the README writes it (.npy, no context), as an .npz with rr cut 0.25 s before the R-peaks of the
+    hamilton detector (the rule misses beats, which corrupts R-R), and as an .npz cut at hamilton's R-peaks."""
+    from click.testing import CliRunner
+
+    from ecgseg.cli import cli
+
+    folder = tmp_path_factory.mktemp("beats")
+    runner = CliRunner()
+    npy, npz, at_r = folder / "100.npy", folder / "100.npz", folder / "100_at_r.npz"
+    for path, extra in ((npy, []), (npz, ["--pre-r-s", "0.25", "--peaks", "hamilton"]), (at_r, ["--peaks", "hamilton"])):
+        result = runner.invoke(cli, ["segment", "record", "100", "--data-dir", str(data_dir), "-q", "-o", str(path), *extra])
+        assert result.exit_code == 0, result.output
+    return npy, npz, at_r

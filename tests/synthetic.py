@@ -1,4 +1,4 @@
-"""Synthetic ECG-like signals whose beats are known exactly."""
+"""Synthetic inputs whose answers are known exactly: ECG-like signals and their beats, and beats of toy classes."""
 
 from __future__ import annotations
 
@@ -17,3 +17,25 @@ def spike_train(fs: float, seconds: float, first_s: float = 0.2, period_s: float
         signal += np.exp(-0.5 * ((t - r) / width_s) ** 2)
         signal += 0.3 * np.exp(-0.5 * ((t - r - 0.3) / (4 * width_s)) ** 2)
     return signal, np.rint(r_times * fs).astype(np.int64)
+
+
+def separable_beats(n_per_class: int = 64, seed: int = 0):
+    """Three classes a CNN must tell apart by shape: a spike early, a spike late, a wide bump (with noise)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(187)
+    shapes = [np.exp(-((t - 10) ** 2) / 8), np.exp(-((t - 90) ** 2) / 8), np.exp(-((t - 40) ** 2) / 400)]
+    labels = np.repeat(np.arange(3), n_per_class)
+    segments = np.stack([shapes[c] for c in labels]) + rng.normal(0, 0.05, (labels.size, 187))
+    return segments.astype(np.float32), labels
+
+
+def rr_task(n_per_class: int = 96, seed: int = 0):
+    """Two classes that differ only by rhythm: the same noisy waveform, a premature previous R-R for class 1 (S)."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat([0, 1], n_per_class)
+    segments = rng.normal(0, 0.05, (labels.size, 187)).astype(np.float32)
+    prev = np.where(labels == 1, 0.5, 0.9) * rng.uniform(0.95, 1.05, labels.size)
+    local = rng.uniform(0.85, 0.95, labels.size)
+    nxt = np.where(labels == 1, 1.3, 0.9)
+    rr = np.stack([prev, nxt, local, prev / local, nxt / local, nxt / prev], axis=1).astype(np.float32)
+    return segments, labels, rr

@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from ecgseg.beatfile import KEYS, beat_arrays, concatenate, load_beats, save_beats, save_npy_bytes, scalar, select
+from ecgseg.beatfile import KEYS, beat_arrays, concatenate, load_beats, save_beats, save_npy_bytes, scalar
 from ecgseg.beats import segment
 
 from .synthetic import spike_train
@@ -78,13 +78,6 @@ def test_scalars_are_read_one_way_with_defaults_and_refused_when_mixed(beats):
     assert scalar(joined, "fs") == 360.0
     with pytest.raises(ValueError, match=r"the beats in j\.npz have several pre_r_s values \(0\.0, 0\.25\)"):
         scalar(joined, "pre_r_s", "j.npz")
-
-
-def test_select_takes_per_beat_arrays_and_keeps_scalars(beats):
-    arrays = beat_arrays(beats, "syn")
-    picked = select(arrays, np.arange(len(beats)) % 2 == 0)
-    assert picked["segments"].shape[0] == picked["rr"].shape[0] == (len(beats) + 1) // 2
-    assert picked["fs"] is arrays["fs"]
 
 
 def test_load_beats_reads_a_real_pipe():

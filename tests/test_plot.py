@@ -341,15 +341,15 @@ def test_cli_plot_record_without_annotations(mpl, unannotated, beats_100, tmp_pa
 
 
 def test_report_without_annotations_shows_predicted_classes(mpl, unannotated):
-    from ecgseg.beatfile import beat_arrays
+    from ecgseg.classify import classify_beats
     from ecgseg.database import segment_record
     from ecgseg.records import read_record
-    from ecgseg.report import predict_probabilities, record_report
+    from ecgseg.report import model_facts, record_report
 
     record = read_record(unannotated)
     beats = segment_record(record)
-    probabilities, about = predict_probabilities(beat_arrays(beats, "100"), None)
-    page = record_report(record, beats, probabilities, start_s=0, model_facts=about)
+    probabilities, classifier = classify_beats(beats, name="100")
+    page = record_report(record, beats, probabilities, start_s=0, model_facts=model_facts(classifier))
     assert "none (classes below are predicted only)" in page and "confusion matrix" not in page
     assert re.findall(r'<img alt="([^"]+)"', page) == ["strip coloured by predicted class", "beat overlays", "class probability histograms"]
     counts = np.bincount(probabilities.argmax(axis=1), minlength=5)

@@ -1,24 +1,47 @@
 """The beat classifier: the only part of ecgseg that imports torch.
 
-:mod:`~ecgseg.classify.model` holds the networks and the checkpoint format,
-:mod:`~ecgseg.classify.routing` picks the waveform-only or the R-R context model for a beat file,
-:mod:`~ecgseg.classify.train` the training loop, :mod:`~ecgseg.classify.predict`
-batched inference. The weights trained on DS1 ship in ``weights/`` (see MODEL_CARD.md).
+:mod:`~ecgseg.classify.config` holds the choices, defaults and the choice of the shipped model (no torch),
+:mod:`~ecgseg.classify.model` the networks and the checkpoint format, :mod:`~ecgseg.classify.predict` the one way
+to classify beats (:func:`classify_beats`), :mod:`~ecgseg.classify.train` the training loop. The weights trained on
+DS1 ship in ``weights/`` (see MODEL_CARD.md). The names below load on first use (PEP 562), so importing
+``ecgseg.classify.config`` does not import torch.
 
 Examples
 --------
 >>> import numpy as np
->>> from ecgseg.classify import load_checkpoint, predict_proba
->>> model, checkpoint = load_checkpoint()
->>> predict_proba(model, np.zeros((2, 187), np.float32), logit_bias=checkpoint["logit_bias"]).shape
-(2, 5)
+>>> from ecgseg.classify import classify_beats
+>>> probabilities, classifier = classify_beats({"segments": np.zeros((2, 187), np.float32)})
+>>> probabilities.shape, classifier.path.name
+((2, 5), 'kachuee_ds1.pt')
 """
 
-from .model import ARCHS, CLASS_NAMES, DEFAULT_WEIGHTS, BeatNet, KachueeNet, ModelConfig, build_model, load_checkpoint, save_checkpoint
-from .predict import check_segments, predict_proba
-from .train import TrainConfig, TrainResult, train
+from .._lazy import lazy_exports
 
-__all__ = [
-    "ARCHS", "BeatNet", "build_model", "CLASS_NAMES", "DEFAULT_WEIGHTS", "KachueeNet", "ModelConfig", "load_checkpoint", "save_checkpoint",
-    "check_segments", "predict_proba", "TrainConfig", "TrainResult", "train",
-]
+_EXPORTS = {
+    "ARCHS": "config",
+    "BALANCE": "config",
+    "CLASS_NAMES": "config",
+    "DEFAULT_CONTEXT_WEIGHTS": "config",
+    "DEFAULT_WEIGHTS": "config",
+    "ModelConfig": "config",
+    "TrainConfig": "config",
+    "VALIDATION": "config",
+    "choose_model": "config",
+    "BeatNet": "model",
+    "KachueeNet": "model",
+    "build_model": "model",
+    "load_checkpoint": "model",
+    "save_checkpoint": "model",
+    "Classifier": "predict",
+    "check_segments": "predict",
+    "classify_beats": "predict",
+    "load_classifier": "predict",
+    "predict_proba": "predict",
+    "TrainResult": "train",
+    "train": "train",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

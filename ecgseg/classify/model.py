@@ -10,46 +10,16 @@ only tensors, numbers, strings, lists and dicts, so it loads with
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from ..labels import AAMI_CLASSES
+from .config import ARCHS, CLASS_NAMES, DEFAULT_WEIGHTS, ModelConfig
 
-__all__ = ["ModelConfig", "BeatNet", "KachueeNet", "LstmFcnNet", "CnnBiLstmNet", "CnnMlpNet", "ARCHS", "build_model",
-           "save_checkpoint", "load_checkpoint", "DEFAULT_WEIGHTS", "CLASS_NAMES"]
-
-CLASS_NAMES = AAMI_CLASSES
-
-#: The weights shipped with the package (trained on DS1 only; see MODEL_CARD.md).
-DEFAULT_WEIGHTS = Path(__file__).parent / "weights" / "kachuee_ds1.pt"
-
-
-@dataclass
-class ModelConfig:
-    """Shape of the network. ``arch`` names one of :data:`ARCHS`; ``n_extra`` per-beat context features (the R-R
-    features of :mod:`ecgseg.rhythm`) join the convolution output before the dense layers (0: waveform only).
-    ``pre_r_s`` records where the segments the model was trained on start (seconds before the R-peak), so a beat file
-    cut otherwise is refused. ``in_channels`` is 2 for a model that reads each beat beside its record's local
-    template (:func:`ecgseg.morphology.beat_templates`), 1 for the beat alone. ``context`` names where the
-    ``n_extra`` features come from: ``"rr"`` the ``rr`` array of a beat file (:func:`ecgseg.rhythm.rr_features`),
-    ``"beat"`` :func:`ecgseg.context.beat_context` computed from the file's R-peaks and segments. The remaining fields size the Kachuee network; the others have fixed seed sizes."""
-
-    input_length: int = 187
-    n_classes: int = 5
-    channels: int = 32
-    kernel_size: int = 5
-    n_blocks: int = 5
-    pool_size: int = 5
-    pool_stride: int = 2
-    hidden: int = 32
-    n_extra: int = 0
-    arch: str = "kachuee"
-    pre_r_s: float = 0.0
-    in_channels: int = 1
-    context: str = "rr"
+__all__ = ["BeatNet", "KachueeNet", "LstmFcnNet", "CnnBiLstmNet", "CnnMlpNet", "NETWORKS", "build_model",
+           "save_checkpoint", "load_checkpoint"]
 
 
 class BeatNet(nn.Module):
@@ -231,8 +201,8 @@ class CnnMlpNet(BeatNet):
         return self.mlp(x)
 
 
-#: The architectures ``ecgseg train --arch`` offers, by name.
-ARCHS = {"kachuee": KachueeNet, "lstm-fcn": LstmFcnNet, "cnn-bilstm": CnnBiLstmNet, "cnn-mlp": CnnMlpNet}
+#: The network of each architecture name in :data:`ecgseg.classify.config.ARCHS` (tests check they agree).
+NETWORKS = {"kachuee": KachueeNet, "lstm-fcn": LstmFcnNet, "cnn-bilstm": CnnBiLstmNet, "cnn-mlp": CnnMlpNet}
 
 
 def build_model(config: ModelConfig) -> BeatNet:
@@ -243,9 +213,9 @@ def build_model(config: ModelConfig) -> BeatNet:
     >>> type(build_model(ModelConfig(arch="cnn-mlp"))).__name__
     'CnnMlpNet'
     """
-    if config.arch not in ARCHS:
+    if config.arch not in NETWORKS:
         raise ValueError(f"unknown architecture {config.arch!r}; choose one of {', '.join(ARCHS)}")
-    return ARCHS[config.arch](config)
+    return NETWORKS[config.arch](config)
 
 
 def save_checkpoint(path: str | os.PathLike, model: BeatNet, *, metadata: dict | None = None,

@@ -1,13 +1,29 @@
-"""Batched inference: beats (n, 187) in, class probabilities (n, 5) out."""
+"""Classifying beats: the one way from a beat file (or :class:`~ecgseg.beats.Beats`) to class probabilities.
+
+:func:`classify_beats` is what ``ecgseg classify``, ``evaluate``, ``plot --predict``, ``report`` and Python
+callers use: it chooses the model (:func:`~ecgseg.classify.config.choose_model`, a pure function), loads it,
+builds what it reads from the beat file (:meth:`Classifier.inputs`: the beats, maybe their record's template,
+their R-R or beat context, over the whole file) and runs the one batched forward loop (:func:`logits`).
+:func:`load_classifier` is the first half, for a caller that needs the model's metadata or a subset of the beats
+(``evaluate``'s protocol split).
+"""
 
 from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from .model import KachueeNet
+from ..beatfile import beat_arrays, load_beats, scalar
+from ..context import CONTEXT_FEATURES, model_inputs
+from .config import SHIPPED, choose_model, lacks
+from .model import BeatNet, load_checkpoint
 
-__all__ = ["check_segments", "check_beats", "predict_proba"]
+__all__ = ["check_segments", "check_beats", "logits", "predict_proba", "Classifier", "load_classifier",
+           "classify_beats", "context_inputs"]
 
 
 def check_segments(segments, input_length: int = 187, name: str = "beats") -> np.ndarray:
@@ -63,45 +79,224 @@ def check_beats(segments, config, name: str = "beats") -> np.ndarray:
                     axis=1)
 
 
-def predict_proba(model: KachueeNet, segments, *, extra=None, logit_bias=None, batch_size: int = 1024,
-                  threads: int | None = None, name: str = "beats") -> np.ndarray:
-    """Class probabilities (n_beats, n_classes) float32 of beats (n_beats, input_length), in batches.
+def logits(net: BeatNet, segments, extra=None, *, batch_size: int = 1024, threads: int | None = None,
+           name: str = "beats") -> np.ndarray:
+    """The network's raw outputs (n_beats, n_classes) float32 for beats and their context, in batches.
 
-    A model of several input channels takes (n_beats, in_channels, input_length); one with context features takes
-    them as ``extra`` (n_beats, n_extra). ``logit_bias`` (n_classes,) is added to the logits before the softmax: the
-    prior calibration stored in a checkpoint. ``threads`` sets torch's intra-op threads for the call; ``name`` names the
-    beats in messages.
+    The one forward loop of the package: inference and training's validation both run through it. The model is
+    put in eval mode for the call and given back in the mode it was in.
+
+    Parameters
+    ----------
+    net : BeatNet
+    segments : numpy.ndarray, shape (n_beats, input_length), or (n_beats, in_channels, input_length)
+        Checked with :func:`check_beats`.
+    extra : numpy.ndarray, shape (n_beats, n_extra) float32, optional
+        Per-beat context (the R-R or beat features), for a model that takes it (``net.config.n_extra``).
+    batch_size : int
+        Beats per forward pass.
+    threads : int, optional
+        Torch's intra-op threads for the call.
+    name : str
+        The beats' name in messages.
+    """
+    segments = check_beats(segments, net.config, name)
+    context = None
+    if net.config.n_extra:
+        if extra is None:
+            raise ValueError(f"this model needs {net.config.n_extra} context features per beat; pass extra=")
+        extra = np.ascontiguousarray(extra, dtype=np.float32)
+        if extra.shape != (segments.shape[0], net.config.n_extra):
+            raise ValueError(f"extra has shape {extra.shape}, not (n_beats={segments.shape[0]}, {net.config.n_extra})")
+        context = torch.from_numpy(extra)
+    previous = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    was_training = net.training
+    net.eval()
+    out = np.empty((segments.shape[0], net.config.n_classes), dtype=np.float32)
+    try:
+        with torch.inference_mode():
+            x = torch.from_numpy(segments)
+            for start in range(0, segments.shape[0], batch_size):
+                batch = slice(start, start + batch_size)
+                out[batch] = net(x[batch], None if context is None else context[batch]).numpy()
+    finally:
+        torch.set_num_threads(previous)
+        net.train(was_training)
+    return out
+
+
+def predict_proba(net: BeatNet, segments, extra=None, *, logit_bias=None, batch_size: int = 1024,
+                  threads: int | None = None, name: str = "beats") -> np.ndarray:
+    """Class probabilities (n_beats, n_classes) float32 of beats and, for a model that takes it, their context.
+
+    ``extra`` is the context (n_beats, n_extra): the R-R features (``rr`` of a beat file) or the beat context.
+    ``logit_bias`` (n_classes,) is added to the logits before the softmax: the prior calibration stored in a
+    checkpoint.
 
     Examples
     --------
-    >>> from ecgseg.classify.model import ModelConfig
+    >>> from ecgseg.classify.model import KachueeNet, ModelConfig
     >>> p = predict_proba(KachueeNet(ModelConfig()).eval(), np.zeros((10, 187), np.float32))
     >>> p.shape, bool(np.allclose(p.sum(axis=1), 1, atol=1e-5))
     ((10, 5), True)
     """
-    segments = check_beats(segments, model.config, name)
-    if model.config.n_extra:
-        if extra is None:
-            raise ValueError(f"this model needs {model.config.n_extra} context features per beat; pass extra=")
-        extra = np.ascontiguousarray(extra, dtype=np.float32)
-        if extra.shape != (segments.shape[0], model.config.n_extra):
-            raise ValueError(f"extra has shape {extra.shape}, not (n_beats={segments.shape[0]}, {model.config.n_extra})")
-    bias = torch.zeros(model.config.n_classes) if logit_bias is None else torch.as_tensor(logit_bias, dtype=torch.float32)
-    previous = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    was_training = model.training
-    model.eval()
-    out = np.empty((segments.shape[0], model.config.n_classes), dtype=np.float32)
-    try:
-        with torch.inference_mode():
-            x = torch.from_numpy(segments)
-            context = None if not model.config.n_extra else torch.from_numpy(extra)
-            for start in range(0, segments.shape[0], batch_size):
-                batch = slice(start, start + batch_size)
-                logits = model(x[batch], None if context is None else context[batch]) + bias
-                out[start : start + batch_size] = torch.softmax(logits, dim=1).numpy()
-    finally:
-        torch.set_num_threads(previous)
-        model.train(was_training)
-    return out
+    out = torch.from_numpy(logits(net, segments, extra, batch_size=batch_size, threads=threads, name=name))
+    if logit_bias is not None:
+        out = out + torch.as_tensor(logit_bias, dtype=torch.float32)
+    return torch.softmax(out, dim=1).numpy()
+
+
+@dataclass(frozen=True)
+class Classifier:
+    """A loaded model and why it was chosen.
+
+    Attributes
+    ----------
+    net : BeatNet
+        The network, in eval mode.
+    checkpoint : dict
+        Its checkpoint (``class_names``, ``logit_bias``, ``metadata``, ``pre_r_s``, ``inputs``).
+    path : pathlib.Path
+        The model file.
+    reason : str or None
+        Why the shipped waveform-only model classifies a file the context model cannot take (None otherwise).
+    """
+
+    net: BeatNet
+    checkpoint: dict
+    path: Path
+    reason: str | None = None
+
+    @property
+    def metadata(self) -> dict:
+        return self.checkpoint.get("metadata", {})
+
+    @property
+    def description(self) -> str:
+        """The shipped model's short description, or the model file."""
+        return SHIPPED[self.path][0] if self.path in SHIPPED else str(self.path)
+
+    def inputs(self, arrays: dict, name: str = "beats") -> tuple[np.ndarray, np.ndarray | None]:
+        """What this model reads for every beat of a beat file: ``(x, extra)``, built over the whole file (a beat's
+        context depends on its neighbours), so subsets are taken of the result (see
+        :func:`ecgseg.context.model_inputs`).
+
+        Raises
+        ------
+        ValueError
+            The file lacks what the model reads, or its beats were cut with another ``pre_r_s``.
+        """
+        why = lacks(arrays, self.checkpoint.get("inputs", ()))
+        if why is not None:
+            raise ValueError(f"model {self.path} reads the rhythm of the beats but {name} {why}; pass the .npz "
+                             "`ecgseg segment ... -o beats.npz` writes, or a waveform-only model")
+        want, have = float(self.checkpoint.get("pre_r_s", 0.0)), scalar(arrays, "pre_r_s", name)
+        if abs(want - have) > 1e-9:
+            raise ValueError(f"model {self.path} was trained on segments starting {want:g} s before the R-peak but "
+                             f"{name} starts {have:g} s before; segment with `--pre-r-s {want:g}` or pass a model "
+                             f"trained on such beats")
+        return model_inputs(arrays, self.net.config, name)
+
+    def predict_proba(self, x, extra=None, *, calibrated: bool = True, batch_size: int = 1024,
+                      threads: int | None = None, name: str = "beats") -> np.ndarray:
+        """Class probabilities (n_beats, n_classes) of inputs from :meth:`inputs` (all beats or any subset);
+        ``calibrated=False`` ignores the model's logit biases (plain argmax)."""
+        bias = self.checkpoint["logit_bias"] if calibrated else None
+        return predict_proba(self.net, x, extra, logit_bias=bias, batch_size=batch_size, threads=threads, name=name)
+
+
+def _as_arrays(beats, name: str) -> dict:
+    if isinstance(beats, dict):
+        return beats
+    if isinstance(beats, (str, os.PathLike, bytes)):
+        return load_beats(beats)
+    return beat_arrays(beats, name)  # a Beats
+
+
+def load_classifier(beats, model=None, *, name: str = "beats") -> Classifier:
+    """The model for some beats, loaded and checked against them: the first half of :func:`classify_beats`.
+
+    Parameters
+    ----------
+    beats : dict, Beats or path
+        A loaded beat file, :class:`~ecgseg.beats.Beats`, or a beat file's path.
+    model : path, optional
+        A model file; by default the shipped model :func:`~ecgseg.classify.config.choose_model` picks.
+    name : str
+        The beats' name in messages.
+
+    Raises
+    ------
+    ValueError, FileNotFoundError
+        The model cannot be loaded.
+    """
+    arrays = _as_arrays(beats, name)
+    path, reason = choose_model(arrays, model, name)
+    net, checkpoint = load_checkpoint(path)
+    return Classifier(net, checkpoint, path, reason)
+
+
+def classify_beats(beats, model=None, *, name: str = "beats", batch_size: int = 1024,
+                   threads: int | None = None) -> tuple[np.ndarray, Classifier]:
+    """Class probabilities of beats with the model that fits them (the shipped one by default), and that model.
+
+    Parameters
+    ----------
+    beats : dict, Beats or path
+        A beat file (loaded, or its path) or :class:`~ecgseg.beats.Beats` from :func:`ecgseg.segment` or
+        :func:`ecgseg.segment_record`.
+    model : path, optional
+        A model file; by default the shipped context model when the beats carry R-R context from an R-peak
+        detector cut 0.25 s before the R-peak, else the shipped waveform-only model (``reason`` says why).
+    name : str
+        The beats' name in messages.
+    batch_size, threads
+        As for :func:`logits`.
+
+    Returns
+    -------
+    probabilities : numpy.ndarray, shape (n_beats, 5) float32
+        Columns in :data:`~ecgseg.classify.config.CLASS_NAMES` order.
+    classifier : Classifier
+        The model used, its checkpoint, and the reason for the choice.
+
+    Examples
+    --------
+    >>> probabilities, used = classify_beats({"segments": np.zeros((2, 187), np.float32)})
+    >>> probabilities.shape, used.path.name
+    ((2, 5), 'kachuee_ds1.pt')
+    """
+    arrays = _as_arrays(beats, name)
+    classifier = load_classifier(arrays, model, name=name)
+    x, extra = classifier.inputs(arrays, name)
+    return classifier.predict_proba(x, extra, batch_size=batch_size, threads=threads, name=f"beats in {name}"), classifier
+
+
+def context_inputs(arrays: dict, context: str, config, name: str = "data", *, template: bool = False):
+    """The inputs to train on and ``config`` fitted to the beat file: its cut, its context, its channels.
+
+    ``context`` is ``none``, ``rr`` (the file's ``rr`` array) or ``beat`` (:data:`ecgseg.context.CONTEXT_FEATURES`
+    from the file's R-peaks and segments); ``template`` adds each beat's record template as a second input channel.
+    Returns ``(x, extra, config)``: the beats (n, length) or (n, 2, length), the context (n, n_extra) or None, and
+    the model config with the file's segment length and ``pre_r_s``.
+
+    Examples
+    --------
+    >>> from ecgseg.classify.model import ModelConfig
+    >>> x, extra, config = context_inputs({"segments": np.zeros((2, 219)), "pre_r_s": 0.25}, "none", ModelConfig())
+    >>> extra, config.input_length, config.pre_r_s
+    (None, 219, 0.25)
+    """
+    if context not in ("none", "rr", "beat"):
+        raise ValueError(f"unknown context {context!r}; use 'none', 'rr' or 'beat'")
+    segments = np.asarray(arrays["segments"])
+    length = segments.shape[1] if segments.ndim == 2 else config.input_length
+    n_extra = {"none": 0, "rr": 6, "beat": len(CONTEXT_FEATURES)}[context]
+    if context == "rr" and "rr" in arrays:
+        n_extra = np.shape(arrays["rr"])[1]
+    config = replace(config, input_length=length, pre_r_s=scalar(arrays, "pre_r_s", name), n_extra=n_extra,
+                     context=context if context != "none" else "rr", in_channels=2 if template else 1)
+    x, extra = model_inputs(arrays, config, name)
+    return x, extra, config

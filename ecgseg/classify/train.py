@@ -13,59 +13,20 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..evaluate import INTER_CLASSES, class_report
-from .model import CLASS_NAMES, BeatNet, ModelConfig, build_model
-from .predict import check_beats
+from ..aami import INTER_CLASSES
+from ..evaluate import class_report
+from .config import BALANCE, CLASS_NAMES, VALIDATION, TrainConfig
+from .model import BeatNet, build_model
+from .predict import check_beats, logits
 
-__all__ = ["TrainConfig", "TrainResult", "train", "split_validation", "patient_folds", "calibrate_bias", "augment",
-           "BALANCE", "VALIDATION"]
-
-#: Class-imbalance options (see :class:`TrainConfig`).
-BALANCE = ("none", "weighted", "sampler", "sqrt-sampler", "undersample")
-#: Model-selection options (see :class:`TrainConfig`).
-VALIDATION = ("patient", "folds", "beats")
-
-
-@dataclass
-class TrainConfig:
-    """Training choices.
-
-    ``balance``: ``weighted`` (loss weights ~ 1/sqrt(class share)), ``sampler`` (class-balanced batches: every class
-    drawn equally often, with replacement), ``sqrt-sampler`` (weighted random sampling, beats drawn with probability ~
-    1/sqrt(their class share)), ``undersample`` (each epoch a fresh random subset of N beats, at most
-    ``undersample_ratio`` times the other beats), or ``none``. ``validation``: ``patient`` (hold out whole records),
-    ``folds`` (``folds`` patient-wise folds, out-of-fold selection, then a final model on all beats) or ``beats``.
-    ``score_classes``: the classes whose mean F1 picks the epoch and tunes the logit biases; N, S, V, F for the
-    inter-patient protocol (its Q is a handful of beats once the paced records are out), all five for intra-patient,
-    where the paced beats are a class like the others. ``recall_floor``: the logit biases may not push any scored
-    class's validation recall below this (or below its recall without biases, if that is lower already), so the
-    calibration cannot silence a class; None: no floor."""
-
-    epochs: int = 20
-    batch_size: int = 128
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    balance: str = "weighted"
-    augment: bool = True
-    patience: int = 5
-    validation: str = "patient"
-    folds: int = 4
-    undersample_ratio: float = 2.0
-    val_fraction: float = 0.2
-    epoch_beats: int | None = None  # beats drawn per epoch (None: all training beats once)
-    calibrate: bool = True
-    recall_floor: float | None = None
-    score_classes: tuple[str, ...] = INTER_CLASSES
-    seed: int = 0
-    threads: int = 1  # measured here: 2 threads on 2 shared, busy cores trained 8x slower than 1 (spinning OMP threads)
-    model: ModelConfig = field(default_factory=ModelConfig)
+__all__ = ["TrainResult", "train", "split_validation", "patient_folds", "calibrate_bias", "augment"]
 
 
 @dataclass
@@ -77,6 +38,22 @@ class TrainResult:
     metadata: dict
     val_logits: np.ndarray | None = None  # the selected epoch's validation (out-of-fold with ``folds``) logits
     val_labels: np.ndarray | None = None
+
+
+def _class_counts(records, labels):
+    """Record names, beats per record and class (n_records, 5), and the classes a split is scored on: N, S, V, F
+    where present (Q is a handful of beats outside the paced records)."""
+    names, index = np.unique(records, return_inverse=True)
+    counts = np.zeros((names.size, len(CLASS_NAMES)))
+    np.add.at(counts, (index, np.asarray(labels)), 1)
+    present = (counts.sum(axis=0) > 0) & np.isin(np.array(CLASS_NAMES), INTER_CLASSES)
+    return names, counts, present
+
+
+def _split_score(share: np.ndarray) -> float:
+    """A drawn split's score: ``share`` is each class's share of its beats in each part over the fair share; the
+    worst class of the worst part counts, too few and too many alike (1 when every part has its fair share)."""
+    return np.min(np.minimum(share, 1 / np.maximum(share, 1e-9)))
 
 
 def split_validation(records, labels, val_fraction: float = 0.2, seed: int = 0, n_draws: int = 500) -> np.ndarray:
@@ -92,22 +69,16 @@ def split_validation(records, labels, val_fraction: float = 0.2, seed: int = 0, 
     >>> len(split_validation(recs, labs, 0.4))
     2
     """
-    records = np.asarray(records).astype(str)
-    labels = np.asarray(labels)
-    names, index = np.unique(records, return_inverse=True)
+    names, counts, present = _class_counts(np.asarray(records).astype(str), labels)
     if names.size < 2:
         raise ValueError("a patient-wise validation split needs beats of at least 2 records; use validation='beats'")
     n_val = int(np.clip(round(val_fraction * names.size), 1, names.size - 1))
-    counts = np.zeros((names.size, len(CLASS_NAMES)))
-    np.add.at(counts, (index, labels), 1)
     totals = counts.sum(axis=0)
-    present = (totals > 0) & np.isin(np.array(CLASS_NAMES), INTER_CLASSES)  # Q: a handful of beats outside paced records
     rng = np.random.default_rng(seed)
     best, best_score = None, -np.inf
     for _ in range(n_draws):
         chosen = rng.choice(names.size, n_val, replace=False)
-        share = counts[chosen].sum(axis=0)[present] / totals[present] / val_fraction
-        score = np.min(np.minimum(share, 1 / np.maximum(share, 1e-9)))  # 1 when every class has its fair share
+        score = _split_score(counts[chosen].sum(axis=0)[present] / totals[present] / val_fraction)
         if score > best_score:
             best, best_score = chosen, score
     return sorted(names[best].tolist())
@@ -126,20 +97,15 @@ def patient_folds(records, labels, k: int = 4, seed: int = 0, n_draws: int = 300
     >>> sorted(sum(folds, [])) == list("abcdef"), [len(f) for f in folds]
     (True, [2, 2, 2])
     """
-    records = np.asarray(records).astype(str)
-    names, index = np.unique(records, return_inverse=True)
+    names, counts, present = _class_counts(np.asarray(records).astype(str), labels)
     if not 2 <= k <= names.size:
         raise ValueError(f"{k} patient-wise folds need at least {k} records, and k >= 2; the beats hold {names.size}")
-    counts = np.zeros((names.size, len(CLASS_NAMES)))
-    np.add.at(counts, (index, np.asarray(labels)), 1)
     totals = counts.sum(axis=0)
-    present = (totals > 0) & np.isin(np.array(CLASS_NAMES), INTER_CLASSES)
     rng = np.random.default_rng(seed)
     best, best_score = None, -np.inf
     for _ in range(n_draws):
         fold_of = rng.permutation(names.size) % k
-        share = np.stack([counts[fold_of == f].sum(axis=0)[present] for f in range(k)]) / totals[present] * k
-        score = np.min(np.minimum(share, 1 / np.maximum(share, 1e-9)))
+        score = _split_score(np.stack([counts[fold_of == f].sum(axis=0)[present] for f in range(k)]) / totals[present] * k)
         if score > best_score:
             best, best_score = fold_of, score
     return [sorted(names[best == f].tolist()) for f in range(k)]
@@ -213,17 +179,6 @@ def _class_weights(labels: np.ndarray, balance: str) -> torch.Tensor | None:
     weights = np.where(counts > 0, 1 / np.sqrt(np.maximum(counts, 1) / counts.sum()), 0.0)
     weights = np.minimum(weights / weights[counts > 0].min(), 20.0)
     return torch.tensor(weights, dtype=torch.float32)
-
-
-def _logits(model: BeatNet, x: np.ndarray, rr: np.ndarray | None = None, batch_size: int = 4096) -> np.ndarray:
-    model.eval()
-    with torch.inference_mode():
-        t = torch.from_numpy(x)
-        r = None if rr is None else torch.from_numpy(rr)
-        out = torch.cat([model(t[i : i + batch_size], None if r is None else r[i : i + batch_size])
-                         for i in range(0, len(t), batch_size)])
-    model.train()
-    return out.numpy()
 
 
 def _score(logits: np.ndarray, labels: np.ndarray, bias=0.0, classes=INTER_CLASSES) -> float:
@@ -392,7 +347,7 @@ def _fit(config: TrainConfig, train_set, val_set, progress, *, epochs: int, sele
         scheduler.step()
         score, improved = float("nan"), False
         if y_val.size:
-            val_logits.append(_logits(model, x_val, rr_val))
+            val_logits.append(logits(model, x_val, rr_val, batch_size=4096))
             score = _score(val_logits[-1], y_val, classes=config.score_classes)
             improved = score > best_score
         if improved or not select:
@@ -423,10 +378,10 @@ def _train(segments, labels, records, rr, config: TrainConfig, progress) -> Trai
         history = []
         for f, fold_records in enumerate(folds):
             held = np.isin(records, fold_records)
-            _, fold_history, logits = _fit(config, _take(everything, ~held), _take(everything, held), progress,
-                                           epochs=config.epochs, select=False, fold=f)
+            _, fold_history, fold_logits = _fit(config, _take(everything, ~held), _take(everything, held), progress,
+                                                epochs=config.epochs, select=False, fold=f)
             history += fold_history
-            for e, epoch_logits in enumerate(logits):
+            for e, epoch_logits in enumerate(fold_logits):
                 oof[e][held] = epoch_logits
         scores = [_score(o, labels, classes=config.score_classes) for o in oof]
         best_epoch = int(np.argmax(scores)) + 1
@@ -437,6 +392,7 @@ def _train(segments, labels, records, rr, config: TrainConfig, progress) -> Trai
         val_records, best_score = [], scores[best_epoch - 1]
         val_labels, val_logits = labels, oof[best_epoch - 1]
         n_train, n_val = labels.size, labels.size
+        train_labels = labels  # the final model trains on every beat
         extra = {"folds": folds, "oof_macro_f1_by_epoch": [round(v, 4) for v in scores]}
     else:
         if config.validation == "patient":
@@ -454,11 +410,11 @@ def _train(segments, labels, records, rr, config: TrainConfig, progress) -> Trai
         best_epoch = int(max(history, key=lambda h: h["val_macro_f1"])["epoch"])
         best_score = max(h["val_macro_f1"] for h in history)
         val_labels = labels[is_val]
-        val_logits = _logits(model, segments[is_val], None if rr is None else rr[is_val])
+        val_logits = logits(model, segments[is_val], None if rr is None else rr[is_val], batch_size=4096)
         bias = _bias(config, val_logits, val_labels)
         n_train, n_val = int(np.count_nonzero(~is_val)), int(np.count_nonzero(is_val))
+        train_labels = labels[~is_val]
         extra = {}
-    train_labels = labels if config.validation == "folds" else labels[~is_val]
     metadata = {
         "train_config": {k: v for k, v in asdict(config).items() if k != "model"},
         "n_train_beats": n_train,

@@ -7,7 +7,8 @@ import sys
 
 import click
 
-CLASS_NAMES = ("N", "S", "V", "F", "Q")  # ecgseg.labels.AAMI_CLASSES, without importing numpy for --help
+from ..aami import TOLERANCE_S
+from ..classify.config import CLASS_NAMES  # noqa: F401  (no numpy, no torch: --help stays fast)
 
 
 @contextlib.contextmanager
@@ -74,7 +75,7 @@ def scheme_options(function):
             show_default=True,
             help="Take T from the rule's peaks per window, or from the cut positions.",
         ),
-        click.option("--tolerance-s", type=float, default=0.15, show_default=True,
+        click.option("--tolerance-s", type=float, default=TOLERANCE_S, show_default=True,
                      help="Label a beat from the reference beat within this (s)."),
         click.option("--pre-r-s", type=float, default=0.0, show_default=True,
                      help="Start segments this long before the R-peak (0: the paper's scheme; 0.25 shows the P wave)."),

@@ -6,7 +6,11 @@ import sys
 
 import click
 
-from ._common import CLASS_NAMES, _need_matplotlib, _write_stdout, echo_err, library_errors
+from ..aami import INTER_CLASSES, PROTOCOLS, TEST_FRACTION
+from ..classify.config import ARCHS, BALANCE, CLASS_NAMES, CONTEXTS, VALIDATION, ModelConfig, TrainConfig
+from ._common import _need_matplotlib, _write_stdout, echo_err, library_errors
+
+_TRAIN = TrainConfig()  # the defaults the options show
 
 
 def _load_labelled(data: str):
@@ -25,50 +29,51 @@ def _load_labelled(data: str):
 @click.command("train")
 @click.argument("data", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="The model file (.pt) to write.")
-@click.option("--protocol", type=click.Choice(["inter", "intra"]), default="inter", show_default=True,
+@click.option("--protocol", type=click.Choice(PROTOCOLS), default=PROTOCOLS[0], show_default=True,
               help="inter: train on DS1 only (DS2 stays unseen); intra: the seeded random 80% of all beats.")
-@click.option("--arch", type=click.Choice(["kachuee", "lstm-fcn", "cnn-bilstm", "cnn-mlp"]), default="kachuee",
-              show_default=True, help="Network: Kachuee residual CNN, LSTM-FCN, CNN + BiLSTM, or CNN + MLP head.")
-@click.option("--context", type=click.Choice(["none", "rr", "beat"]), default="none", show_default=True,
+@click.option("--arch", type=click.Choice(ARCHS), default=ModelConfig().arch, show_default=True,
+              help="Network: Kachuee residual CNN, LSTM-FCN, CNN + BiLSTM, or CNN + MLP head.")
+@click.option("--context", type=click.Choice(CONTEXTS), default=CONTEXTS[0], show_default=True,
               help="Features joined before the dense layers: rr, the six R-R features of DATA's rr array; beat, the "
               "rhythm over 60 s and the comparison with the record's template (from r_peaks and segments).")
 @click.option("--template", is_flag=True,
               help="Also read each beat's record template (median of its regular neighbours) as a second channel.")
-@click.option("--recall-floor", type=float, default=None,
+@click.option("--recall-floor", type=float, default=_TRAIN.recall_floor,
               help="The logit biases may not push any class's validation recall below this [default: no floor].")
-@click.option("--balance", type=click.Choice(["weighted", "sampler", "sqrt-sampler", "undersample", "none"]),
-              default="weighted", show_default=True,
+@click.option("--balance", type=click.Choice(BALANCE), default=_TRAIN.balance, show_default=True,
               help="Class imbalance: weighted loss, class-balanced batches, weighted random sampling "
               "(~1/sqrt(class share)), N undersampled each epoch, or none.")
-@click.option("--undersample-ratio", type=float, default=2.0, show_default=True,
+@click.option("--undersample-ratio", type=float, default=_TRAIN.undersample_ratio, show_default=True,
               help="undersample: N beats per other beat.")
-@click.option("--folds", type=click.IntRange(min=2), default=4, show_default=True,
+@click.option("--folds", type=click.IntRange(min=2), default=_TRAIN.folds, show_default=True,
               help="--validation folds: patient-wise folds; epochs and logit biases chosen on out-of-fold predictions.")
-@click.option("--epochs", type=int, default=20, show_default=True,
+@click.option("--epochs", type=int, default=_TRAIN.epochs, show_default=True,
               help="At most this many epochs (early stopping may end sooner).")
-@click.option("--patience", type=int, default=5, show_default=True,
+@click.option("--patience", type=int, default=_TRAIN.patience, show_default=True,
               help="Stop after this many epochs without a better validation macro-F1.")
-@click.option("--batch-size", type=int, default=128, show_default=True)
-@click.option("--lr", type=float, default=1e-3, show_default=True, help="Adam learning rate (cosine decay).")
-@click.option("--epoch-beats", type=int, default=None, help="Beats drawn per epoch [default: all training beats once].")
+@click.option("--batch-size", type=int, default=_TRAIN.batch_size, show_default=True)
+@click.option("--lr", type=float, default=_TRAIN.lr, show_default=True, help="Adam learning rate (cosine decay).")
+@click.option("--epoch-beats", type=int, default=_TRAIN.epoch_beats,
+              help="Beats drawn per epoch [default: all training beats once].")
 @click.option("--no-augment", is_flag=True, help="Train on the beats as they are (no scale/offset/stretch/noise).")
 @click.option("--no-calibrate", is_flag=True, help="Do not tune per-class logit biases on the validation beats.")
-@click.option("--validation", type=click.Choice(["patient", "folds", "beats"]), default=None,
+@click.option("--validation", type=click.Choice(VALIDATION), default=None,
               help="Early-stopping split inside the training beats [default: patient for inter, beats for intra].")
-@click.option("--test-fraction", type=float, default=0.2, show_default=True,
+@click.option("--test-fraction", type=float, default=TEST_FRACTION, show_default=True,
               help="intra: share of beats held out for testing.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--threads", type=int, default=1, show_default=True,
+@click.option("--seed", type=int, default=_TRAIN.seed, show_default=True)
+@click.option("--threads", type=int, default=_TRAIN.threads, show_default=True,
               help="Torch intra-op threads (more only on idle cores).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
-def train_command(data, output, protocol, arch, context, template, recall_floor, balance, undersample_ratio, folds, epochs, patience,
-                  batch_size, lr, epoch_beats, no_augment, no_calibrate, validation, test_fraction, seed, threads,
-                  quiet):
+def train_command(data, output, protocol, arch, context, template, recall_floor, balance, undersample_ratio, folds,
+                  epochs, patience, batch_size, lr, epoch_beats, no_augment, no_calibrate, validation, test_fraction,
+                  seed, threads, quiet):
     """Train the beat classifier on DATA (.npz from `ecgseg segment database --peaks annotations`)."""
     with library_errors():
-        from ..classify import ModelConfig, TrainConfig, save_checkpoint, train
-        from ..classify.routing import context_inputs
-        from ..evaluate import INTER_CLASSES, protocol_split
+        from ..classify.model import save_checkpoint
+        from ..classify.predict import context_inputs
+        from ..classify.train import train
+        from ..evaluate import protocol_split
 
         arrays = _load_labelled(data)
         train_mask, _ = protocol_split(arrays["record"], arrays["labels"], protocol, test_fraction=test_fraction,
@@ -98,6 +103,12 @@ def train_command(data, output, protocol, arch, context, template, recall_floor,
              f"{metadata['val_macro_f1_calibrated']:.4f} with logit biases ({bias}) -> {output}", quiet)
 
 
+def _note(classifier, quiet: bool) -> None:
+    """Say why the waveform-only model classifies beats the context model cannot take."""
+    if classifier.reason is not None:
+        echo_err(f"note: {classifier.reason}", quiet)
+
+
 def _save_confusion(confusion, path: str, title: str) -> None:
     from ..plot import confusion_figure, save_figure
 
@@ -109,7 +120,7 @@ def _save_confusion(confusion, path: str, title: str) -> None:
 @click.option("--model", type=click.Path(dir_okay=False), default=None,
               help="Model file [default: the shipped DS1 context model for an .npz with rr, "
               "else the waveform-only one].")
-@click.option("--protocol", type=click.Choice(["inter", "intra"]), default="inter", show_default=True,
+@click.option("--protocol", type=click.Choice(PROTOCOLS), default=PROTOCOLS[0], show_default=True,
               help="inter: score on DS2; intra: on the seeded random 20% of all beats.")
 @click.option("--test-fraction", type=float, default=None, help="intra: test share [default: the model's, else 0.2].")
 @click.option("--seed", type=int, default=None,
@@ -126,32 +137,31 @@ def evaluate_command(data, model, protocol, test_fraction, seed, as_json, no_cal
     if plot_path is not None:
         _need_matplotlib(plot_path)
     with library_errors():
-        from ..classify.routing import choose_model, predict_beats
+        from ..classify.predict import load_classifier
         from ..evaluate import class_report, protocol_split
 
         arrays = _load_labelled(data)
-        net, checkpoint, (x, rr), note = choose_model(arrays, model, data)
-        echo_err(note, note is None)
-        shipped = "context_ds1.pt" if note is None else "kachuee_ds1.pt"
-        metadata = checkpoint.get("metadata", {})
+        classifier = load_classifier(arrays, model, name=data)
+        _note(classifier, False)
+        x, extra = classifier.inputs(arrays, data)  # over every beat: a beat's context depends on its neighbours
+        shipped = classifier.path.name
+        metadata = classifier.metadata
         # the intra test beats are those the model's own split held out
         seed = metadata.get("train_config", {}).get("seed", 0) if seed is None else seed
-        test_fraction = metadata.get("test_fraction", 0.2) if test_fraction is None else test_fraction
+        test_fraction = metadata.get("test_fraction", TEST_FRACTION) if test_fraction is None else test_fraction
         _, test = protocol_split(arrays["record"], arrays["labels"], protocol, test_fraction=test_fraction, seed=seed)
         trained = metadata.get("protocol")
         if trained and trained != protocol:
             echo_err(f"note: this model was trained with the {trained} protocol; "
                      f"{protocol} test beats may have been trained on")
-        if no_calibration:
-            checkpoint = {**checkpoint, "logit_bias": None}
-        probabilities = predict_beats(net, checkpoint, x[test], None if rr is None else rr[test],
-                                      name=data)
+        probabilities = classifier.predict_proba(x[test], None if extra is None else extra[test],
+                                                 calibrated=not no_calibration, name=f"beats in {data}")
         report = class_report(arrays["labels"][test], probabilities.argmax(axis=1))
         if plot_path is not None:
             _save_confusion(report.confusion, plot_path,
                             f"{protocol}-patient protocol, model {model or 'shipped (DS1)'}\n"
                             f"accuracy {report.accuracy:.3f}, macro-F1 {report.macro_f1():.3f}, "
-                            f"(N,S,V,F) {report.macro_f1(CLASS_NAMES[:4]):.3f}")
+                            f"(N,S,V,F) {report.macro_f1(INTER_CLASSES):.3f}")
     if as_json:
         click.echo(json.dumps(report.to_dict(protocol=protocol, model=str(model or f"shipped {shipped}"))))
     else:
@@ -199,16 +209,14 @@ def classify_command(beats, model, fmt, batch_size, threads, quiet):
         import numpy as np
 
         from ..beatfile import load_beats, save_npy_bytes
-        from ..classify.routing import choose_model, predict_beats
+        from ..classify.predict import classify_beats
 
         # bytes, not the stream: a pipe has .seek but cannot seek, and np.load needs to
         source = sys.stdin.buffer.read() if beats == "-" else beats
         arrays = load_beats(source)
         name = "<stdin>" if beats == "-" else beats
-        net, checkpoint, (x, rr), note = choose_model(arrays, model, name)  # the context model when the file allows
-        echo_err(note, quiet or note is None)
-        probabilities = predict_beats(net, checkpoint, x, rr, batch_size=batch_size, threads=threads,
-                                      name=name)
+        probabilities, classifier = classify_beats(arrays, model, name=name, batch_size=batch_size, threads=threads)
+        _note(classifier, quiet)
         _write_stdout(save_npy_bytes(probabilities) if fmt == "npy" else _format_classes(probabilities, fmt))
     counts = np.bincount(probabilities.argmax(axis=1), minlength=len(CLASS_NAMES))
     total = max(len(probabilities), 1)

@@ -59,14 +59,12 @@ def plot_record_command(record, db, data_dir, channel, peaks, start_s, seconds, 
     params = _scheme_params(kwargs)
     _need_matplotlib(output)
     with library_errors():
-        from ..beatfile import beat_arrays
+        from ..classify.predict import classify_beats
         from ..plot import figure_format, record_strip, save_figure
-        from ..report import predict_probabilities
 
         figure_format(output)
         rec, beats = _read_beats(record, db, data_dir, channel, peaks, params)
-        predicted = (predict_probabilities(beat_arrays(beats, rec.name), model)[0].argmax(axis=1)
-                     if predict else None)
+        predicted = classify_beats(beats, model, name=rec.name)[0].argmax(axis=1) if predict else None
         figure = record_strip(rec, beats, start_s=start_s, seconds=seconds, window_s=params["window_s"],
                               predicted=predicted, tolerance_s=params["tolerance_s"], dpi=dpi)
         save_figure(figure, output)
@@ -88,14 +86,14 @@ def plot_beats_command(beats, predict, model, max_per_class, seed, fs_out, outpu
     _need_matplotlib(output)
     with library_errors():
         from ..beatfile import load_beats, scalar
+        from ..classify.predict import classify_beats
         from ..plot import beats_figure, figure_format, save_figure
-        from ..report import predict_probabilities
 
         figure_format(output)
         arrays = load_beats(beats)
         labels = arrays.get("labels")
         if predict:
-            labels = predict_probabilities(arrays, model)[0].argmax(axis=1)
+            labels = classify_beats(arrays, model, name=beats)[0].argmax(axis=1)
         elif labels is None:
             echo_err(f"{beats} holds no labels: every beat is drawn as unlabelled "
                      "(pass --predict to group them by the classifier's class)", quiet)

@@ -41,14 +41,14 @@ def report_record_command(record, db, data_dir, channel, peaks, start_s, seconds
     _need_matplotlib(output)
     with library_errors():
         from ..atomic import write_atomic
-        from ..beatfile import beat_arrays
-        from ..report import MODEL_CARD, predict_probabilities, record_report
+        from ..classify.predict import classify_beats
+        from ..report import MODEL_CARD, model_facts, record_report
 
         rec, beats = _read_beats(record, db, data_dir, channel, peaks, params)
-        probabilities, about = predict_probabilities(beat_arrays(beats, rec.name), model)
+        probabilities, classifier = classify_beats(beats, model, name=rec.name)
         card = MODEL_CARD.read_text() if model is None and MODEL_CARD.is_file() else None
         page = record_report(rec, beats, probabilities, start_s=start_s, seconds=seconds, window_s=params["window_s"],
-                             db=db, params={"peaks": peaks, **params}, model_facts=about, model_card=card,
+                             db=db, params={"peaks": peaks, **params}, model_facts=model_facts(classifier), model_card=card,
                              tolerance_s=params["tolerance_s"])
         write_atomic(output, page.encode("utf-8"))
     echo_err(f"{output}: record {rec.name}, {len(beats)} beats, {len(page) / 1e6:.1f} MB", quiet)

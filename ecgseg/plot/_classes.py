@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..labels import AAMI_CLASSES
+from ..aami import AAMI_CLASSES
 from ._common import _beats, _class_color, _class_name, _figure
 
 

@@ -10,7 +10,7 @@ import io
 import os
 from pathlib import Path
 
-from ..labels import AAMI_CLASSES
+from ..aami import AAMI_CLASSES
 
 #: One colour per AAMI class, the same in every figure; beats without a class are grey.
 CLASS_COLORS = {"N": "#1f77b4", "S": "#ff7f0e", "V": "#d62728", "F": "#9467bd", "Q": "#8c564b"}

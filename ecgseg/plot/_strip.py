@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..labels import AAMI_CLASSES, match_peaks
+from ..aami import AAMI_CLASSES, TOLERANCE_S
+from ..labels import missed_beats
 from ._common import CLASS_TITLES, _class_color, _class_name, _figure
 
 
@@ -174,11 +175,11 @@ def _window_edges(ax, edges, start_s: float, end_s: float) -> None:
             ax.text(left, 0.02, f" window {k}", transform=transform, va="bottom", fontsize=8, color="#2a9d8f")
 
 
-def missed_reference_beats(record, r_peaks, tolerance_s: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
+def missed_reference_beats(record, r_peaks, tolerance_s: float = TOLERANCE_S) -> tuple[np.ndarray, np.ndarray]:
     """The reference beats of a record that no cut beat matched within ``tolerance_s``.
 
-    The same one-to-one matching as :func:`ecgseg.labels.label_beats`, so their
-    number is its ``n_missed``.
+    :func:`ecgseg.labels.missed_beats` of the record's annotations, so their
+    number is :func:`ecgseg.labels.label_beats`'s ``n_missed``.
 
     Returns
     -------
@@ -195,21 +196,13 @@ def missed_reference_beats(record, r_peaks, tolerance_s: float = 0.15) -> tuple[
     >>> samples.size, np.bincount(classes).tolist()
     (1201, [1183, 17, 1])
     """
-    from ..labels import aami_classes
-
     if not record.has_annotations:
         return np.empty(0, np.int64), np.empty(0, np.int8)
-    classes = aami_classes(record.ann_symbols)
-    is_beat = classes >= 0
-    samples, classes = record.ann_samples[is_beat], classes[is_beat]
-    matched = match_peaks(r_peaks, samples, int(round(tolerance_s * record.fs)))
-    missed = np.ones(samples.size, dtype=bool)
-    missed[matched[matched >= 0]] = False
-    return samples[missed], classes[missed]
+    return missed_beats(r_peaks, record.ann_samples, record.ann_symbols, record.fs, tolerance_s)
 
 
 def record_strip(record, beats, *, start_s: float = 0.0, seconds: float = 10.0, window_s: float = 10.0,
-                 predicted=None, tolerance_s: float = 0.15, dpi: int = 100):
+                 predicted=None, tolerance_s: float = TOLERANCE_S, dpi: int = 100):
     """:func:`strip_figure` of a record and the beats cut from it (:func:`ecgseg.segment_record`).
 
     Beats are coloured by their reference label, or by ``predicted`` class

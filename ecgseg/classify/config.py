@@ -1,0 +1,176 @@
+"""The classifier's choices and defaults, and which model classifies a beat file: no torch, no numpy.
+
+The command line builds its options from these names and defaults (``ecgseg train --arch`` offers
+:data:`ARCHS`, its ``--epochs`` default is :class:`TrainConfig`'s), so a choice is added or a default changed
+here only. :func:`choose_model` decides between the shipped models from what a beat file carries, without
+loading either.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+from ..aami import AAMI_CLASSES, INTER_CLASSES
+
+__all__ = ["CLASS_NAMES", "ARCHS", "CONTEXTS", "BALANCE", "VALIDATION", "ModelConfig", "TrainConfig",
+           "DEFAULT_WEIGHTS", "DEFAULT_CONTEXT_WEIGHTS", "Shipped", "SHIPPED", "needs_context", "lacks", "choose_model"]
+
+#: The classes the shipped models predict, in output order (the AAMI classes).
+CLASS_NAMES = AAMI_CLASSES
+#: Network architectures by name (built by :func:`ecgseg.classify.model.build_model`).
+ARCHS = ("kachuee", "lstm-fcn", "cnn-bilstm", "cnn-mlp")
+#: Features beside the waveform: none, the ``rr`` array of a beat file (:func:`ecgseg.rhythm.rr_features`), or
+#: ``beat``: :func:`ecgseg.context.beat_context` from the file's R-peaks and segments.
+CONTEXTS = ("none", "rr", "beat")
+#: Class-imbalance options (see :class:`TrainConfig`).
+BALANCE = ("none", "weighted", "sampler", "sqrt-sampler", "undersample")
+#: Model-selection options (see :class:`TrainConfig`).
+VALIDATION = ("patient", "folds", "beats")
+
+_WEIGHTS = Path(__file__).parent / "weights"
+#: The shipped waveform-only model (trained on DS1 only; see MODEL_CARD.md).
+DEFAULT_WEIGHTS = _WEIGHTS / "kachuee_ds1.pt"
+#: The shipped model that also reads the beats' context (see MODEL_CARD.md), cut 0.25 s before the R-peak.
+DEFAULT_CONTEXT_WEIGHTS = _WEIGHTS / "context_ds1.pt"
+
+
+class Shipped(NamedTuple):
+    """What a shipped model is and reads, known without loading it (tests/test_config.py checks the checkpoints)."""
+
+    description: str
+    pre_r_s: float  # where the segments it was trained on start, seconds before the R-peak
+    inputs: tuple[str, ...]  # as its checkpoint's "inputs": segments, then template, rr or beat
+
+
+#: The shipped models by path. Shipping another model is changing its entry here.
+SHIPPED = {
+    DEFAULT_WEIGHTS: Shipped("waveform-only", 0.0, ("segments",)),
+    DEFAULT_CONTEXT_WEIGHTS: Shipped("context (R-R + pre-R)", 0.25, ("segments", "rr")),
+}
+
+
+def needs_context(inputs) -> bool:
+    """Whether a model with these ``inputs`` (a checkpoint's) reads more than each beat's own waveform."""
+    return any(key in inputs for key in ("rr", "beat", "template"))
+
+
+def lacks(arrays: dict, inputs) -> str | None:
+    """What a beat file lacks for a model with these ``inputs``, in words (``"carries no ..."``), or None."""
+    if not needs_context(inputs):
+        return None
+    if "rr" in inputs:
+        return None if "rr" in arrays else "carries no R-R context (rr)"
+    missing = [key for key in ("r_peaks", "fs") if key not in arrays]  # the template and beat context need them
+    return f"carries no {' or '.join(missing)}" if missing else None
+
+
+@dataclass
+class ModelConfig:
+    """Shape of the network. ``arch`` names one of :data:`ARCHS`; ``n_extra`` per-beat context features (the R-R
+    features of :mod:`ecgseg.rhythm`) join the convolution output before the dense layers (0: waveform only).
+    ``pre_r_s`` records where the segments the model was trained on start (seconds before the R-peak), so a beat file
+    cut otherwise is refused. ``in_channels`` is 2 for a model that reads each beat beside its record's local
+    template (:func:`ecgseg.morphology.beat_templates`), 1 for the beat alone. ``context`` names where the
+    ``n_extra`` features come from: ``"rr"`` the ``rr`` array of a beat file (:func:`ecgseg.rhythm.rr_features`),
+    ``"beat"`` :func:`ecgseg.context.beat_context` computed from the file's R-peaks and segments. The remaining
+    fields size the Kachuee network; the others have fixed seed sizes."""
+
+    input_length: int = 187
+    n_classes: int = 5
+    channels: int = 32
+    kernel_size: int = 5
+    n_blocks: int = 5
+    pool_size: int = 5
+    pool_stride: int = 2
+    hidden: int = 32
+    n_extra: int = 0
+    arch: str = "kachuee"
+    pre_r_s: float = 0.0
+    in_channels: int = 1
+    context: str = "rr"
+
+
+@dataclass
+class TrainConfig:
+    """Training choices.
+
+    ``balance``: ``weighted`` (loss weights ~ 1/sqrt(class share)), ``sampler`` (class-balanced batches: every class
+    drawn equally often, with replacement), ``sqrt-sampler`` (weighted random sampling, beats drawn with probability ~
+    1/sqrt(their class share)), ``undersample`` (each epoch a fresh random subset of N beats, at most
+    ``undersample_ratio`` times the other beats), or ``none``. ``validation``: ``patient`` (hold out whole records),
+    ``folds`` (``folds`` patient-wise folds, out-of-fold selection, then a final model on all beats) or ``beats``.
+    ``score_classes``: the classes whose mean F1 picks the epoch and tunes the logit biases; N, S, V, F for the
+    inter-patient protocol (its Q is a handful of beats once the paced records are out), all five for intra-patient,
+    where the paced beats are a class like the others. ``recall_floor``: the logit biases may not push any scored
+    class's validation recall below this (or below its recall without biases, if that is lower already), so the
+    calibration cannot silence a class; None: no floor."""
+
+    epochs: int = 20
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    balance: str = "weighted"
+    augment: bool = True
+    patience: int = 5
+    validation: str = "patient"
+    folds: int = 4
+    undersample_ratio: float = 2.0
+    val_fraction: float = 0.2
+    epoch_beats: int | None = None  # beats drawn per epoch (None: all training beats once)
+    calibrate: bool = True
+    recall_floor: float | None = None
+    score_classes: tuple[str, ...] = INTER_CLASSES
+    seed: int = 0
+    threads: int = 1  # measured here: 2 threads on 2 shared, busy cores trained 8x slower than 1 (spinning OMP threads)
+    model: ModelConfig = field(default_factory=ModelConfig)
+
+
+def choose_model(arrays: dict, model=None, name: str = "beats") -> tuple[Path, str | None]:
+    """Which model classifies a loaded beat file, and why when it is not the best one for it; loads nothing.
+
+    The shipped context model needs what it reads (:data:`SHIPPED`: ``rr``, or R-peaks and the rate for the
+    beat context), R-peaks that miss no beats (not the paper's rule, which misses about half) and segments cut
+    as it was trained (``pre_r_s``); a file with all of that gets it, any other the shipped waveform-only model
+    with the reason. A given ``model`` is used as given (whether it fits is checked once it is loaded).
+
+    Parameters
+    ----------
+    arrays : dict
+        A beat file as :func:`ecgseg.beatfile.load_beats` returns it (``segments``, maybe ``r_peaks``, ``fs``,
+        ``record``, ``rr``, ``pre_r_s``, ``peaks``).
+    model : path, optional
+        A model file.
+    name : str
+        The beat file's name in the reason.
+
+    Returns
+    -------
+    path : pathlib.Path
+        The model file to load.
+    reason : str or None
+        Why the waveform-only model was chosen for a file the context model cannot take; None otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> path, reason = choose_model({"segments": np.zeros((2, 187), np.float32)}, name="beats.npy")
+    >>> path.name, reason.endswith("; classifying with the waveform-only model")
+    ('kachuee_ds1.pt', True)
+    """
+    if model is not None:
+        return Path(model), None
+    from ..beatfile import scalar  # numpy: only when a file is there to look at
+
+    context = SHIPPED[DEFAULT_CONTEXT_WEIGHTS]
+    why = lacks(arrays, context.inputs)
+    if why is None and scalar(arrays, "peaks", name) == "rule":
+        # R-R intervals from the paper's rule are wrong where it missed beats (about half of them): not trusted.
+        why = "has R-peaks from the paper's rule, which misses beats (cut with --peaks hamilton for the context model)"
+    if why is None and abs(scalar(arrays, "pre_r_s", name) - context.pre_r_s) >= 1e-9:
+        pre = scalar(arrays, "pre_r_s", name)
+        why = f"was cut {pre:g} s before the R-peak, not {context.pre_r_s:g} s (--pre-r-s {context.pre_r_s:g})"
+    if why is None:
+        return DEFAULT_CONTEXT_WEIGHTS, None
+    return DEFAULT_WEIGHTS, f"{name} {why}; classifying with the waveform-only model"

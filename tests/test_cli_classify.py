@@ -1,0 +1,173 @@
+"""`ecgseg train`, `evaluate` and `classify`: which model runs on which beat file, output formats, errors."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from ecgseg.beatfile import save_npy_bytes
+from ecgseg.classify.config import DEFAULT_CONTEXT_WEIGHTS, DEFAULT_WEIGHTS, ModelConfig
+from ecgseg.classify.model import KachueeNet, load_checkpoint, save_checkpoint
+from ecgseg.classify.predict import predict_proba
+from ecgseg.cli import cli
+
+from .conftest import REPO
+from .synthetic import rr_task, separable_beats
+
+
+def _run(args):
+    result = CliRunner().invoke(cli, args)
+    return result.exit_code, result.stdout_bytes, result.stderr
+
+
+def test_cli_classify_file_and_stdin_agree(tmp_path, beats_100):
+    path = tmp_path / "beats.npy"
+    path.write_bytes(save_npy_bytes(beats_100.segments))
+    runner = CliRunner()
+    from_file = runner.invoke(cli, ["classify", str(path)])
+    assert from_file.exit_code == 0, from_file.output
+    lines = from_file.stdout.splitlines()
+    assert lines[0] == "beat\tclass\tprobability" and len(lines) == len(beats_100) + 1
+    assert lines[1].split("\t")[1] in "NSVFQ" and 0.2 <= float(lines[1].split("\t")[2]) <= 1
+    assert f"{len(beats_100)} beats: N " in from_file.stderr
+    piped = subprocess.run([sys.executable, "-m", "ecgseg", "classify", "-", "--format", "csv", "-q"], cwd=REPO,
+                           input=path.read_bytes(), capture_output=True, check=True)
+    assert piped.stderr == b""
+    assert piped.stdout.decode().replace(",", "\t") == from_file.stdout
+
+
+def test_cli_classify_npy_and_json(tmp_path, beats_100):
+    path = tmp_path / "beats.npz"
+    np.savez(path, segments=beats_100.segments[:20], labels=beats_100.labels[:20])
+    runner = CliRunner()
+    probabilities = np.load(io.BytesIO(runner.invoke(cli, ["classify", str(path), "--format", "npy", "-q"]).stdout_bytes))
+    assert probabilities.shape == (20, 5) and probabilities.dtype == np.float32
+    rows = json.loads(runner.invoke(cli, ["classify", str(path), "--format", "json", "-q"]).stdout)
+    assert [r["class"] for r in rows] == [("N", "S", "V", "F", "Q")[i] for i in probabilities.argmax(axis=1)]
+
+
+@pytest.mark.parametrize(
+    "array, message",
+    [
+        (np.zeros((4, 100), np.float32), r"Error: beats in .*beats.npy have shape \(4, 100\), not \(n_beats, 187\)"),
+        (np.zeros((4, 187), np.int64), r"Error: beats in .*beats.npy have dtype int64, not floating point"),
+        (np.array([{"a": 1}], dtype=object), r"Error: .*beats.npy holds pickled \(object\) arrays, which are never loaded"),
+    ],
+)
+def test_cli_classify_bad_beats(tmp_path, array, message):
+    path = tmp_path / "beats.npy"
+    np.save(path, array, allow_pickle=True)
+    result = CliRunner().invoke(cli, ["classify", str(path)])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert re.match(message, result.stderr.strip().splitlines()[-1])
+
+
+def test_cli_classify_wrong_class_count_model(tmp_path):
+    model = tmp_path / "three.pt"
+    net = KachueeNet(ModelConfig(n_classes=3))
+    save_checkpoint(model, net)  # class_names is then N S V
+    beats = tmp_path / "beats.npy"
+    np.save(beats, np.zeros((2, 187), np.float32))
+    result = CliRunner().invoke(cli, ["classify", str(beats), "--model", str(model)])
+    assert result.exit_code == 1 and "classifies into 3 classes" in result.stderr and result.stdout == ""
+
+
+def test_classify_routes_npz_with_rr_to_the_context_model(beat_files_100):
+    npy, npz, _ = beat_files_100
+    code, out, err = _run(["classify", str(npz), "--format", "npy"])
+    assert code == 0 and "note:" not in err
+    net, checkpoint = load_checkpoint(DEFAULT_CONTEXT_WEIGHTS)
+    arrays = dict(np.load(npz))
+    expected = predict_proba(net, arrays["segments"], arrays["rr"], logit_bias=checkpoint["logit_bias"])
+    assert np.allclose(np.load(io.BytesIO(out)), expected, atol=1e-5)
+
+
+def test_classify_npy_falls_back_to_the_waveform_model_with_a_note(beat_files_100):
+    npy, _, _ = beat_files_100
+    code, out, err = _run(["classify", str(npy)])
+    assert code == 0
+    assert "carries no R-R context (rr); classifying with the waveform-only model" in err
+    net, checkpoint = load_checkpoint(DEFAULT_WEIGHTS)
+    expected = predict_proba(net, np.load(npy), logit_bias=checkpoint["logit_bias"]).argmax(axis=1)
+    rows = out.decode().strip().splitlines()[1:]
+    assert [r.split("\t")[1] for r in rows] == np.array(list("NSVFQ"))[expected].tolist()
+
+
+def test_npz_cut_otherwise_than_the_context_model_falls_back_with_a_note(beat_files_100):
+    at_r = beat_files_100[2]
+    code, _, err = _run(["classify", str(at_r), "-q"])
+    assert code == 0 and err == ""  # -q silences the note too
+    code, _, err = _run(["classify", str(at_r)])
+    assert code == 0 and "was cut 0 s before the R-peak, not 0.25 s (--pre-r-s 0.25); classifying with the waveform-only model" in err
+
+
+def test_rr_from_the_rule_peaks_is_not_trusted(data_dir, tmp_path):
+    """The rule misses about half the beats, so its R-R context is wrong: the waveform model classifies, with a note."""
+    path = tmp_path / "rule.npz"
+    result = CliRunner().invoke(cli, ["segment", "record", "100", "--data-dir", str(data_dir), "-q", "-o", str(path)])
+    assert result.exit_code == 0 and str(np.load(path)["peaks"]) == "rule"
+    code, _, err = _run(["classify", str(path)])
+    assert code == 0
+    assert "has R-peaks from the paper's rule, which misses beats (cut with --peaks hamilton for the context model)" in err
+
+
+def test_context_model_on_beats_without_rr_is_a_one_line_error(beat_files_100):
+    npy, _, _ = beat_files_100
+    code, out, err = _run(["classify", str(npy), "--model", str(DEFAULT_CONTEXT_WEIGHTS)])
+    assert code == 1 and out == b""
+    assert err.count("\n") == 1 and "reads the rhythm of the beats but" in err and "or a waveform-only model" in err
+
+
+def test_cli_train_and_evaluate(tmp_path):
+    segments, labels = separable_beats(60)
+    records = np.array(["101", "100"])[np.arange(labels.size) % 2]  # 101 is in DS1, 100 in DS2
+    data = tmp_path / "beats.npz"
+    np.savez(data, segments=segments, labels=labels.astype(np.int8), record=records)
+    model = tmp_path / "m.pt"
+    runner = CliRunner()
+    trained = runner.invoke(cli, ["train", str(data), "-o", str(model), "--epochs", "3", "--batch-size", "8", "--validation", "beats"])
+    assert trained.exit_code == 0, trained.output
+    assert "epoch   1/3  loss" in trained.stderr and "val macro-F1" in trained.stderr
+    scored = json.loads(runner.invoke(cli, ["evaluate", str(data), "--model", str(model), "--json"]).stdout)
+    assert scored["protocol"] == "inter" and scored["n_beats"] == 90
+    assert scored["accuracy"] > 0.9 and len(scored["confusion"]) == 5
+    assert set(scored["per_class"]["N"]) == {"se", "ppv", "f1", "support"}
+    table = runner.invoke(cli, ["evaluate", str(data), "--model", str(model)]).stdout
+    assert "macro-F1 (N,S,V,F)" in table and "(rows: true class, columns: predicted)" in table
+    assert load_checkpoint(model)[1]["metadata"]["train_config"]["score_classes"] == ("N", "S", "V", "F")
+    intra = runner.invoke(cli, ["train", str(data), "-o", str(model), "--protocol", "intra", "--epochs", "1", "-q"])
+    assert intra.exit_code == 0, intra.output
+    assert load_checkpoint(model)[1]["metadata"]["train_config"]["score_classes"] == ("N", "S", "V", "F", "Q")
+
+
+def test_cli_train_needs_labels_and_records(tmp_path):
+    data = tmp_path / "beats.npy"
+    np.save(data, np.zeros((4, 187), np.float32))
+    result = CliRunner().invoke(cli, ["train", str(data), "-o", str(tmp_path / "m.pt")])
+    assert result.exit_code == 1 and "has no 'labels' array" in result.stderr
+    assert not (tmp_path / "m.pt").exists()
+
+
+def test_cli_train_records_arch_and_context_and_classify_rebuilds_it(tmp_path):
+    segments, labels, rr = rr_task(64)
+    records = np.array(["101", "106", "100"])[np.arange(labels.size) % 3]  # DS1 records train, DS2 record 100 tests
+    data = tmp_path / "beats.npz"
+    np.savez(data, segments=segments, labels=labels.astype(np.int8), record=records, rr=rr, pre_r_s=np.float64(0.25))
+    model = tmp_path / "m.pt"
+    code, _, err = _run(["train", str(data), "-o", str(model), "--arch", "lstm-fcn", "--context", "rr", "--epochs", "2",
+                         "--validation", "beats", "--balance", "undersample", "--batch-size", "32", "-q"])
+    assert code == 0, err
+    net, checkpoint = load_checkpoint(model)
+    assert (checkpoint["arch"], checkpoint["inputs"], checkpoint["pre_r_s"]) == ("lstm-fcn", ["segments", "rr"], 0.25)
+    assert checkpoint["metadata"]["train_config"]["balance"] == "undersample"
+    code, out, err = _run(["classify", str(data), "--model", str(model), "--format", "npy", "-q"])
+    assert code == 0 and np.load(io.BytesIO(out)).shape == (labels.size, 5)
+    code, _, err = _run(["train", str(data), "-o", str(tmp_path / "x.pt"), "--context", "rr", "--arch", "resnet"])
+    assert code == 2 and "resnet" in err
