@@ -39,3 +39,36 @@ def rr_task(n_per_class: int = 96, seed: int = 0):
     nxt = np.where(labels == 1, 1.3, 0.9)
     rr = np.stack([prev, nxt, local, prev / local, nxt / local, nxt / prev], axis=1).astype(np.float32)
     return segments, labels, rr
+
+
+def fast_rhythm(fs: float, seconds: float, hr_bpm: float, seed: int = 11):
+    """P-Q-R-S-T beats at ``hr_bpm`` (R-R within 1%), P and T moving closer to R as the rate rises.
+
+    The same shapes as ``../shared/cases/B11.py``. Returns ``(signal, r_peaks)``, the R waves' sample indices.
+    """
+    rng = np.random.default_rng(seed)
+    n = int(round(seconds * fs))
+    t = np.arange(n) / fs
+    x = 0.01 * rng.standard_normal(n)
+    beats, tb = [], 0.5
+    while tb < seconds - 0.5:
+        beats.append(tb)
+        tb += 60.0 / hr_bpm * (1 + 0.01 * rng.standard_normal())
+    waves = [(-0.2 * 72 / hr_bpm, 0.02, 0.12), (-0.03, 0.01, -0.12), (0.0, 0.01, 1.0), (0.03, 0.01, -0.25),
+             (0.25 * 72 / hr_bpm + 0.05, 0.03, 0.3)]
+    for b in beats:
+        for offset, width, height in waves:
+            x += height * np.exp(-((t - b - offset) ** 2) / (2 * width * width))
+    return x, np.rint(np.array(beats) * fs).astype(np.int64)
+
+
+def fibrillation(fs: float, seconds: float, seed: int = 0):
+    """Coarse ventricular fibrillation: a 4-6 Hz wave whose frequency and amplitude wander, no QRS complexes."""
+    rng = np.random.default_rng(seed)
+    n = int(round(seconds * fs))
+    t = np.arange(n) / fs
+    wander = np.convolve(rng.standard_normal(n), np.ones(int(fs)) / np.sqrt(fs), "same")
+    frequency = 5.0 + 0.3 * wander
+    amplitude = 0.6 + 0.3 * np.sin(2 * np.pi * 0.3 * t + rng.uniform(0, 2 * np.pi))
+    wave = np.sin(2 * np.pi * np.cumsum(frequency) / fs)
+    return amplitude * (wave + 0.3 * wave ** 2) + 0.02 * rng.standard_normal(n)
