@@ -14,7 +14,7 @@ import argparse
 
 from _common import read_all
 
-from ecgseg.beats import segment
+from ecgseg.segmentation import segment
 from ecgseg.evaluate import DetectionScores, detection_scores
 from ecgseg.labels import aami_classes
 

@@ -3,14 +3,14 @@
     nice python benchmarks/bench_scale.py [--repeats 2] [--hours 1,6,24] [--skip-whole-24h]
 
 1. Throughput: the 48 MIT-BIH records (30 min each at 360 Hz, MLII), all beats gathered in this
-   process, as ``segment_records`` does for ``ecgseg segment database -o``: in this process
+   process, as ``ecgseg.batch.segment_records`` does for ``ecgseg segment database -o``: in this process
    (``jobs=1``), in a pool of 2 processes (``jobs=2``, the pool's start-up included), and on a
    local Dask cluster of 2 single-threaded worker processes on 127.0.0.1 (cluster start-up timed
    apart). Best of ``--repeats``; ratios against ``jobs=1`` timed in this run.
 2. Peak memory (peak RSS, ``VmHWM``, of a fresh subprocess per run; Linux): synthetic one-lead WFDB records of
    1 h, 6 h and 24 h at 360 Hz written with ``wfdb.wrsamp`` to a temporary folder, and the 48
    MIT-BIH records concatenated into one 24 h record (with their annotations). Each is segmented
-   chunked and streamed to a ``.npz`` (``write_record_beats``, 10 min chunks) and, as the peer,
+   chunked and streamed to a ``.npz`` (``write_record``, 10 min chunks) and, as the peer,
    whole (``read_record`` + ``segment_record`` + ``save_beats``); a 24 h record at 250 Hz (Icentia11k's
    rate) is timed chunked. The floor is a process that
    imports the same modules and segments one minute. The concatenated record's two outputs are
@@ -41,10 +41,8 @@ sys.path.insert(0, str(REPO))
 CHILD = r"""
 import json, sys, time
 mode, path, out = sys.argv[1:4]
-from ecgseg.beatfile import save_beats
-from ecgseg.chunked import write_record_beats
-from ecgseg.beatfile import beat_arrays
-from ecgseg.database import segment_record
+from ecgseg.beatfile import beat_arrays, save_beats
+from ecgseg.pipeline import segment_record, write_record
 from ecgseg.records import read_record
 import scipy.signal, wfdb
 start, cpu_start = time.perf_counter(), time.process_time()
@@ -52,7 +50,7 @@ if mode == "floor":
     rec = read_record(path, sampto=60 * 360)
     n_beats = len(segment_record(rec))
 elif mode == "chunked":
-    n_beats = write_record_beats(out, path, chunk_s=600)["n_beats"]
+    n_beats = write_record(out, path, chunk_s=600).n_beats
 else:
     rec = read_record(path)
     beats = segment_record(rec)
@@ -128,9 +126,9 @@ def _cpu_seconds(workers_client=None) -> float:
 
 
 def _warm_up(folder) -> int:
-    from ecgseg.database import segment_records
+    from ecgseg.batch import segment_records
 
-    return len(segment_records(["100"], data_dir=folder, jobs=1)[0]["segments"])
+    return len(segment_records(["100"], data_dir=folder, jobs=1).arrays["segments"])
 
 
 def _burn(n: int) -> int:
@@ -155,7 +153,7 @@ def _parallel_ceiling(n: int = 3_000_000, tasks: int = 8) -> float:
 
 def throughput(repeats: int) -> float:
     """Print records/s for jobs=1, jobs=2 and a 2-worker Dask cluster; return jobs=1 samples per CPU second."""
-    from ecgseg.database import segment_records
+    from ecgseg.batch import segment_records
     from ecgseg.parallel import local_cluster
     from ecgseg.records import list_records
 
@@ -169,9 +167,10 @@ def throughput(repeats: int) -> float:
         cpu = _cpu_seconds(workers_client)
         for _ in range(repeats):
             start = time.perf_counter()
-            arrays, failures, _ = segment_records(names, data_dir=folder, **where)
+            run = segment_records(names, data_dir=folder, **where)
+            arrays = run.arrays
             best = min(best, time.perf_counter() - start)
-            assert not failures, failures
+            assert not run.failures, run.failures
         return best, (_cpu_seconds(workers_client) - cpu) / repeats, arrays
 
     runs = {"in this process (jobs=1)": timed(jobs=1), "2 local processes (jobs=2)": timed(jobs=2)}

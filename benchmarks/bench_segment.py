@@ -23,7 +23,7 @@ def ecgseg_rule(records):
 
 
 def ecgseg_annotations(records):
-    from ecgseg.database import segment_record
+    from ecgseg.pipeline import segment_record
 
     return sum(len(segment_record(r, peaks="annotations")) for r in records)
 

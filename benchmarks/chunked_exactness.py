@@ -25,8 +25,7 @@ CHUNKS_S = (7, 25, 60, 600)
 
 
 def main():
-    from ecgseg.chunked import segment_record_chunked
-    from ecgseg.database import segment_record
+    from ecgseg.pipeline import segment_record
     from ecgseg.records import list_records, read_record
 
     folder = Path(os.environ.get("ECGSEG_DATA") or REPO.parent / "shared" / "data")
@@ -39,7 +38,7 @@ def main():
             whole = segment_record(record, **mode)
             with_fallback += mode is MODES[0] and whole.n_fallback_windows > 0
             for chunk_s in CHUNKS_S:
-                chunked = segment_record_chunked(name, data_dir=folder, chunk_s=chunk_s, **mode)
+                chunked = segment_record(name, data_dir=folder, chunk_s=chunk_s, **mode)
                 runs += 1
                 fields = [f for f in FIELDS if not np.array_equal(getattr(whole, f), getattr(chunked, f))]
                 if fields:

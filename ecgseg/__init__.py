@@ -19,7 +19,7 @@ from ._lazy import lazy_exports
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "segment": "beats",
+    "segment": "segmentation",
     "Beats": "beats",
     "detect_r_peaks": "peaks",
     "DETECTORS": "peaks",
@@ -28,8 +28,8 @@ _EXPORTS = {
     "label_beats": "labels",
     "read_record": "records",
     "Record": "records",
-    "segment_record": "database",
-    "segment_records": "database",
+    "segment_record": "pipeline",
+    "segment_records": "batch",
     "classify_beats": "classify.predict",
 }
 

@@ -1,13 +1,15 @@
-"""Many records to a folder: one ``.npz`` beat file per record and an index, so a run resumes where it stopped.
+"""Many records to beats: one function, :func:`segment_records`, gathering every beat or writing one file per record.
 
-``DIR/<record>.npz`` holds one record's beats (keys of
-:data:`ecgseg.beatfile.KEYS`), each written atomically by the
-worker that segmented it, so no process ever holds the whole run's beats.
-``DIR/index.tsv`` gets one line per finished record as it finishes (record,
-status ``ok``/``failed``, beat counts, file, reason); a line cut short by a
-crash is ignored, the last line of a record wins, and the index is rewritten
-with one line per record at the end of a run. A rerun skips the records whose
-status is ``ok`` and whose file exists, and retries the others.
+Records run in this process, in local processes (``jobs``) or as tasks on Dask (``scheduler``: an address or a
+``distributed.Client``; see :mod:`ecgseg.parallel`). A record that fails with a library error is reported by
+name and reason; the others go on. Either way the result is one :class:`RecordsRun`.
+
+With ``output_dir``, ``DIR/<record>.npz`` holds one record's beats (the keys of :data:`ecgseg.beatfile.KEYS`),
+each written atomically by the worker that segmented it (:func:`ecgseg.pipeline.write_record`), so no process
+ever holds the whole run's beats. ``DIR/index.tsv`` gets one line per finished record as it finishes (record,
+status ``ok``/``failed``, beat counts, file, reason); a line cut short by a crash is ignored, the last line of a
+record wins, and the index is rewritten with one line per record at the end of a run. A rerun skips the records
+whose status is ``ok`` and whose file exists, and retries the others.
 """
 
 from __future__ import annotations
@@ -19,34 +21,51 @@ from functools import partial
 from pathlib import Path
 
 from .atomic import atomic_file
-from .beatfile import beat_arrays, save_beats
-from .database import read_and_segment, record_path_name
+from .beatfile import beat_arrays, concatenate
 from .parallel import RecordFailure, map_records
-from .records import DEFAULT_DB
+from .pipeline import RecordSummary, segment_record, write_record
+from .records import DEFAULT_DB, record_name
 
-__all__ = ["FolderRun", "segment_to_folder", "read_index", "INDEX_NAME"]
+__all__ = ["RecordsRun", "segment_records", "read_index", "INDEX_NAME"]
 
 INDEX_NAME = "index.tsv"
 INDEX_COLUMNS = ("record", "status", "n_beats", "n_missed", "n_short", "file", "reason")
 
 
 @dataclass
-class FolderRun:
-    """What one :func:`segment_to_folder` call did.
+class RecordsRun:
+    """What one :func:`segment_records` call did.
 
     Attributes
     ----------
-    written : list of dict
-        Records segmented in this run: ``record``, ``n_beats``, ``n_missed``, ``n_short``, ``file``.
+    done : list of RecordSummary
+        Records segmented in this run, in the order given (with ``file`` set when written to a folder).
     skipped : list of str
-        Records already finished in an earlier run.
+        Records a folder's index lists as finished by an earlier run.
     failures : list of RecordFailure
         Records that failed in this run, in the order given.
+    arrays : dict or None
+        Without ``output_dir``: the beat arrays of every record done, joined in order
+        (:func:`ecgseg.beatfile.concatenate`); None when none was.
     """
 
-    written: list[dict] = field(default_factory=list)
+    done: list[RecordSummary] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failures: list[RecordFailure] = field(default_factory=list)
+    arrays: dict | None = None
+
+    @property
+    def n_beats(self) -> int:
+        return sum(summary.n_beats for summary in self.done)
+
+    @property
+    def n_missed(self) -> int:
+        """Reference beats missed, summed over the records done (those without annotations count 0)."""
+        return sum(summary.n_missed or 0 for summary in self.done)
+
+    @property
+    def n_short(self) -> int:
+        return sum(summary.n_short for summary in self.done)
 
 
 def _clean(value) -> str:
@@ -78,97 +97,117 @@ def _write_index(output_dir: Path, rows: dict[str, dict]) -> None:
         handle.write(("\n".join(lines) + "\n").encode())
 
 
-def _segment_to_file(name: str, output_dir: Path, db, data_dir, channel, peaks, chunk_s, params) -> dict:
-    target = output_dir / f"{record_path_name(name)}.npz"
-    if chunk_s is not None:
-        from .chunked import write_record_beats
-
-        summary = write_record_beats(target, name, db, data_dir=data_dir, channel=channel, peaks=peaks, chunk_s=chunk_s, **params)
-    else:
-        beats = read_and_segment(name, db, data_dir=data_dir, channel=channel, peaks=peaks, **params)
-        save_beats(target, beat_arrays(beats, record_path_name(name)))
-        summary = {"record": record_path_name(name), "n_beats": len(beats), "n_missed": beats.n_missed, "n_short": beats.n_short}
-    return {**summary, "file": target.name}
+def _gather_one(name: str, db, data_dir, channel, peaks, chunk_s, params) -> tuple[dict, RecordSummary]:
+    beats = segment_record(name, db, data_dir=data_dir, channel=channel, peaks=peaks, chunk_s=chunk_s, **params)
+    return beat_arrays(beats, record_name(name)), RecordSummary.of(beats, record_name(name))
 
 
-def segment_to_folder(
+def _write_one(name: str, output_dir: Path, db, data_dir, channel, peaks, chunk_s, params) -> RecordSummary:
+    return write_record(output_dir / f"{record_name(name)}.npz", name, db, data_dir=data_dir, channel=channel,
+                        peaks=peaks, chunk_s=chunk_s, **params)
+
+
+def segment_records(
     names: list[str],
-    output_dir: str | os.PathLike,
     db: str = DEFAULT_DB,
     *,
+    output_dir: str | os.PathLike | None = None,
     data_dir=None,
     channel=None,
     peaks: str = "rule",
     chunk_s: float | None = None,
     jobs: int | None = None,
-    scheduler: str | None = None,
-    workers: int | None = None,
+    scheduler=None,
     resume: bool = True,
     progress=None,
     **params,
-) -> FolderRun:
-    """Segment records into ``output_dir/<record>.npz`` with an index, skipping those an earlier run finished.
+) -> RecordsRun:
+    """Segment many records, keeping the others when one fails: all beats gathered, or one file per record.
 
     Parameters
     ----------
     names : list of str
-        Record names (or paths; the file is named after the record).
-    output_dir : path
-        Created if missing. Workers write their records' files there
-        themselves: on a cluster it must be a folder they all see at this path.
-    chunk_s : float, optional
-        Read each record in chunks of about this many seconds and stream its
-        beats to its file (bounded memory, the same beats).
-    jobs, scheduler, workers
-        Where records run: see :func:`ecgseg.parallel.map_records`.
+        Record names (or paths; a record's file is named after the record).
+    db, data_dir, channel, peaks, chunk_s, **params
+        As for :func:`ecgseg.segment_record`, for every record.
+    output_dir : path, optional
+        Write ``output_dir/<record>.npz`` per record and an index instead of gathering the beats here; created
+        if missing. Workers write their records' files themselves: on a cluster it must be a folder they all
+        see at this path.
+    jobs : int, optional
+        Local worker processes; all cores by default, 1 runs in this process.
+    scheduler : str or distributed.Client, optional
+        Run on Dask: a scheduler address (``tcp://HOST:PORT``) or a client (see :func:`ecgseg.parallel.map_records`).
     resume : bool
-        Skip records the index lists as ``ok`` whose file exists; False redoes all.
+        With ``output_dir``: skip records the index lists as ``ok`` whose file exists; False redoes all.
     progress : callable, optional
-        Called with each finished record's name, first for those skipped.
-    **params
-        Passed to :func:`ecgseg.segment_record`.
+        Called with each finished record's name (first for those skipped).
 
     Returns
     -------
-    FolderRun
+    RecordsRun
+
+    Raises
+    ------
+    ValueError
+        ``output_dir`` is a file, or two names are the same record.
 
     Examples
     --------
-    >>> run = segment_to_folder(["100", "101"], "beats/", data_dir="../shared/data")  # doctest: +SKIP
-    >>> [row["n_beats"] for row in run.written]  # doctest: +SKIP
-    [1073, 1175]
+    >>> run = segment_records(["100", "101"], data_dir=DATA, peaks="annotations", jobs=1)
+    >>> run.arrays["segments"].shape, run.failures, run.n_missed
+    ((4138, 187), [], 0)
     """
-    output_dir = Path(output_dir)
+    options = dict(db=db, data_dir=data_dir, channel=channel, peaks=peaks, chunk_s=chunk_s, params=params)
+    stems = [record_name(name) for name in names]
+    order = {stem: i for i, stem in enumerate(stems)}
+    if output_dir is None:
+        run = RecordsRun()
+        results = {}
+        for name, result in map_records(partial(_gather_one, **options), names, jobs=jobs, scheduler=scheduler,
+                                        progress=progress):
+            if isinstance(result, RecordFailure):
+                run.failures.append(result)
+            else:
+                results[name] = result
+        ordered = [results[name] for name in names if name in results]
+        run.done = [summary for _, summary in ordered]
+        run.arrays = concatenate([arrays for arrays, _ in ordered]) if ordered else None
+    else:
+        run = _to_folder(names, stems, Path(output_dir), partial(_write_one, output_dir=Path(output_dir), **options),
+                         jobs, scheduler, resume, progress)
+        run.done.sort(key=lambda summary: order.get(summary.record, len(order)))
+    run.failures.sort(key=lambda failure: order[record_name(failure.record)])
+    return run
+
+
+def _to_folder(names, stems, output_dir: Path, task, jobs, scheduler, resume, progress) -> RecordsRun:
     if output_dir.exists() and not output_dir.is_dir():
         raise ValueError(f"output folder {output_dir} is a file; give a folder (it is created if missing)")
-    stems = [record_path_name(name) for name in names]
     repeated = sorted(s for s, n in Counter(stems).items() if n > 1)
     if repeated:
         raise ValueError(f"records {', '.join(repeated)} are given more than once (by name or path); each record needs its own file")
     output_dir.mkdir(parents=True, exist_ok=True)
     rows = read_index(output_dir) if resume else {}
-    done = {r for r, row in rows.items() if row["status"] == "ok" and (output_dir / row["file"]).is_file()}
-    run = FolderRun(skipped=[n for n, s in zip(names, stems) if s in done])
-    todo = [n for n, s in zip(names, stems) if s not in done]
+    finished = {r for r, row in rows.items() if row["status"] == "ok" and (output_dir / row["file"]).is_file()}
+    run = RecordsRun(skipped=[n for n, s in zip(names, stems) if s in finished])
+    todo = [n for n, s in zip(names, stems) if s not in finished]
     for name in run.skipped if progress is not None else ():
         progress(name)
     _write_index(output_dir, rows)  # compact, and no line cut short by a crash for the log to continue
-    task = partial(_segment_to_file, output_dir=output_dir, db=db, data_dir=data_dir, channel=channel, peaks=peaks, chunk_s=chunk_s, params=params)
     try:
         with open(output_dir / INDEX_NAME, "a") as log:
-            for name, result in map_records(task, todo, jobs=jobs, scheduler=scheduler, workers=workers, progress=progress):
+            for name, result in map_records(task, todo, jobs=jobs, scheduler=scheduler, progress=progress):
                 if isinstance(result, RecordFailure):
                     run.failures.append(result)
-                    row = {"record": record_path_name(name), "status": "failed", "reason": result.reason}
+                    row = {"record": record_name(name), "status": "failed", "reason": result.reason}
                 else:
-                    run.written.append(result)
-                    row = {**result, "status": "ok"}
+                    run.done.append(result)
+                    row = {"record": result.record, "status": "ok", "n_beats": result.n_beats,
+                           "n_missed": result.n_missed, "n_short": result.n_short, "file": result.file}
                 rows[row["record"]] = row
                 log.write("\t".join(_clean(row.get(c)) for c in INDEX_COLUMNS) + "\n")
                 log.flush()  # a crash after this line loses nothing already finished
     finally:
         _write_index(output_dir, rows)
-    order = {stem: i for i, stem in enumerate(stems)}
-    run.failures.sort(key=lambda f: order[record_path_name(f.record)])
-    run.written.sort(key=lambda row: order.get(row["record"], len(order)))
     return run

@@ -24,7 +24,7 @@ import numpy as np
 from .atomic import atomic_file
 from .rhythm import RR_FEATURES, rr_features
 
-__all__ = ["Key", "KEYS", "beat_arrays", "concatenate", "scalar", "save_beats", "save_npy_bytes", "load_beats"]
+__all__ = ["Key", "KEYS", "beat_arrays", "key_array", "concatenate", "scalar", "save_beats", "save_npy_bytes", "load_beats"]
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,19 @@ def beat_arrays(beats, record: str) -> dict[str, np.ndarray]:
     (['segments', 'labels', 'r_peaks', 'record'], np.float64(360.0), 'rule')
     """
     return {key.name: key.make(beats, record) for key in KEYS}
+
+
+def key_array(name: str, beats, record: str) -> np.ndarray:
+    """One key's array for one record's beats, as :func:`beat_arrays` makes it.
+
+    Examples
+    --------
+    >>> import numpy as np, ecgseg
+    >>> fs = 360; t = np.arange(20 * fs) / fs
+    >>> key_array("labels", ecgseg.segment(np.exp(-((t % 0.75) - 0.1) ** 2 / 2e-4), fs), "x")[:3]
+    array([-1, -1, -1], dtype=int8)
+    """
+    return _BY_NAME[name].make(beats, record)
 
 
 def concatenate(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:

@@ -7,12 +7,14 @@ record's name and the message; the other records go on. Any other exception
 is a bug and propagates.
 
 Dask is optional (``pip install ecgseg[dask]``) and imported only when a
-scheduler address or a worker count is given. A cluster's workers need
-``ecgseg`` installed and the data folder at the same path.
+scheduler (an address or a ``distributed.Client``) is given; :func:`local_cluster`
+starts one on this machine. A cluster's workers need ``ecgseg`` installed and the
+data folder at the same path.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -45,8 +47,7 @@ def map_records(
     names: Iterable[str],
     *,
     jobs: int | None = None,
-    scheduler: str | None = None,
-    workers: int | None = None,
+    scheduler=None,
     progress: Callable[[str], None] | None = None,
 ) -> Iterator[tuple[str, object]]:
     """Apply ``function`` to each record name, yielding ``(name, result)`` as records finish.
@@ -58,13 +59,12 @@ def map_records(
         ``functools.partial`` of one) unless ``jobs=1``.
     names : iterable of str
     jobs : int, optional
-        Local worker processes when neither ``scheduler`` nor ``workers`` is
-        given; all cores by default, 1 runs in this process.
-    scheduler : str, optional
-        A Dask scheduler address (``tcp://HOST:PORT``): each record is a task.
-    workers : int, optional
-        Without ``scheduler``: start a local Dask cluster of this many
-        single-threaded worker processes on 127.0.0.1 for this call.
+        Local worker processes when no ``scheduler`` is given; all cores by
+        default, 1 runs in this process.
+    scheduler : str or distributed.Client, optional
+        Run on Dask instead, each record a task: a scheduler address
+        (``tcp://HOST:PORT``, e.g. ``local_cluster(2).scheduler_address``) or a
+        connected client (left open).
     progress : callable, optional
         Called with each finished record's name.
 
@@ -80,14 +80,12 @@ def map_records(
     [('100', 3), ('2001', 4)]
     """
     names = list(names)
-    if scheduler is not None and workers is not None:
-        raise ValueError("give a scheduler address or a number of local Dask workers, not both (a scheduler has its own workers)")
-    if jobs is not None and (scheduler is not None or workers is not None):
-        raise ValueError("jobs sets local processes; on Dask the workers run the records: give jobs or scheduler/workers")
+    if jobs is not None and scheduler is not None:
+        raise ValueError("jobs sets local processes; on Dask the scheduler's workers run the records: give jobs or scheduler")
     if not names:
-        return  # start no pool or cluster for nothing
-    if scheduler is not None or workers is not None:
-        results = _map_dask(function, names, scheduler, workers)
+        return  # start no pool for nothing
+    if scheduler is not None:
+        results = _map_dask(function, names, scheduler)
     elif min(jobs or os.cpu_count() or 1, len(names)) <= 1:
         results = ((name, _call(function, name)) for name in names)
     else:
@@ -151,25 +149,22 @@ def _check_reachable(address: str) -> None:
         raise OSError(f"cannot reach the Dask scheduler at {address} ({error}); is it running?") from None
 
 
-def _map_dask(function, names, scheduler, workers):
+def _map_dask(function, names, scheduler):
     distributed = _import_distributed()
-    cluster = local_cluster(workers) if scheduler is None else None
-    try:
-        address = scheduler if scheduler is not None else cluster.scheduler_address
-        _check_reachable(address)
+    if isinstance(scheduler, str):
+        _check_reachable(scheduler)
         try:
-            client = distributed.Client(address, timeout="10s")
+            client = distributed.Client(scheduler, timeout="10s")
         except OSError as error:
-            raise OSError(f"cannot reach the Dask scheduler at {address} ({error}); is it running?") from None
-        with client:
-            # pure=False: a record is read from disk, so the same name may give a new result on a rerun.
-            futures = {client.submit(_call, function, name, pure=False, key=f"ecgseg-{i}-{name}"): name for i, name in enumerate(names)}
-            for future in distributed.as_completed(futures):
-                name = futures[future]
-                try:
-                    yield name, future.result()
-                except distributed.KilledWorker as error:  # the worker died (e.g. out of memory) on this record
-                    yield name, RecordFailure(name, f"Dask worker died running it ({error})")
-    finally:
-        if cluster is not None:
-            cluster.close()
+            raise OSError(f"cannot reach the Dask scheduler at {scheduler} ({error}); is it running?") from None
+    else:
+        client = contextlib.nullcontext(scheduler)  # the caller's client stays open
+    with client as client:
+        # pure=False: a record is read from disk, so the same name may give a new result on a rerun.
+        futures = {client.submit(_call, function, name, pure=False, key=f"ecgseg-{i}-{name}"): name for i, name in enumerate(names)}
+        for future in distributed.as_completed(futures):
+            name = futures[future]
+            try:
+                yield name, future.result()
+            except distributed.KilledWorker as error:  # the worker died (e.g. out of memory) on this record
+                yield name, RecordFailure(name, f"Dask worker died running it ({error})")

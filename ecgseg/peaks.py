@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _kernels
+from .scheme import DEFAULTS
 from .signal import normalize_windows, output_rate, resample, resample_ratio, validate_signal, window_length
 
 __all__ = ["DETECTORS", "detect_r_peaks", "local_maxima", "rule_peaks", "rule_detector"]
@@ -45,7 +46,7 @@ def rule_peaks(
     x_normalized,
     window: int,
     *,
-    threshold: float = 0.9,
+    threshold: float = DEFAULTS.threshold,
     refractory: int | None = None,
 ) -> np.ndarray:
     """The paper's R-peak candidates on a signal already min-max scaled per window.
@@ -142,9 +143,9 @@ def rule_detector(
     signal,
     fs: float,
     *,
-    fs_out: float = 125.0,
-    window_s: float = 10.0,
-    threshold: float = 0.9,
+    fs_out: float = DEFAULTS.fs_out,
+    window_s: float = DEFAULTS.window_s,
+    threshold: float = DEFAULTS.threshold,
     refractory_s: float | None = None,
 ) -> np.ndarray:
     """The paper's rule as a stand-alone detector: resample, window, scale, threshold.

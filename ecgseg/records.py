@@ -3,6 +3,13 @@
 A data folder holds one subfolder per PhysioNet database in its own layout
 (``DATA/mitdb/100.hea``). It is ``data_dir`` if given, else ``$ECGSEG_DATA``,
 else the per-user cache folder (``~/.cache/ecgseg`` on Linux).
+
+:func:`open_record` is the one way in: it reads the header (rate, length, the
+lead) and returns a :class:`RecordReader` that reads any range of samples and
+the annotations on demand; :func:`read_record` reads a range into memory as a
+:class:`Record`. Both have the same attributes (``name``, ``fs``, ``n_samples``,
+``channel``, ``units``, ``signal``, ``ann_samples``, ``ann_symbols``), so the
+rest of the package takes either.
 """
 
 from __future__ import annotations
@@ -13,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Record", "resolve_data_dir", "record_path", "list_records", "read_record", "read_signal", "read_annotations"]
+__all__ = ["Record", "RecordReader", "open_record", "resolve_data_dir", "record_path", "record_name", "list_records",
+           "read_record", "read_signal", "read_annotations"]
 
 DEFAULT_DB = "mitdb"
 #: The lead the scheme was built on; taken when present, else the first.
@@ -57,6 +65,10 @@ class Record:
     def has_annotations(self) -> bool:
         return self.ann_samples is not None
 
+    @property
+    def n_samples(self) -> int:
+        return int(self.signal.shape[0])
+
 
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     """The data folder: ``data_dir``, else ``$ECGSEG_DATA``, else the per-user cache folder.
@@ -94,6 +106,17 @@ def record_path(record: str | os.PathLike, db: str = DEFAULT_DB, data_dir=None) 
         path = Path(record)
         return path.with_suffix("") if path.suffix == ".hea" else path
     return resolve_data_dir(data_dir) / db / record
+
+
+def record_name(record: str | os.PathLike) -> str:
+    """The record's own name, also when it is given as a path (``"data/100.hea"`` -> ``"100"``).
+
+    Examples
+    --------
+    >>> record_name("100"), record_name("/elsewhere/s0010_re.hea")
+    ('100', 's0010_re')
+    """
+    return record_path(record, data_dir=".").name
 
 
 def list_records(db: str = DEFAULT_DB, data_dir=None) -> list[str]:
@@ -149,16 +172,103 @@ def _channel_index(header, channel, path: Path) -> int:
     raise ValueError(f"record {path.name!r} has no channel {channel!r}; its channels are {', '.join(names)} (or 0..{len(names) - 1})")
 
 
-def read_record(
-    record: str | os.PathLike,
-    db: str = DEFAULT_DB,
-    *,
-    data_dir=None,
-    channel: str | int | None = None,
-    sampfrom: int = 0,
-    sampto: int | None = None,
-) -> Record:
-    """Read one lead of a WFDB record and its ``.atr`` reference annotations.
+class _Lead:
+    """One lead of a record on disk as a 1-D float64 array that reads the samples it is sliced for."""
+
+    dtype = np.dtype(np.float64)
+
+    def __init__(self, reader: RecordReader):
+        self.reader = reader
+
+    @property
+    def shape(self) -> tuple[int]:
+        if self.reader.n_samples is None:
+            raise ValueError(f"header {self.reader.path}.hea does not give the number of samples, which chunked "
+                             "reading needs; read it whole (no chunk_s)")
+        return (self.reader.n_samples,)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, index: slice) -> np.ndarray:
+        if not isinstance(index, slice) or index.step not in (None, 1):
+            raise TypeError("a record on disk reads contiguous ranges only: signal[start:stop]")
+        start, stop, _ = index.indices(self.shape[0])
+        return self.reader.read(start, max(start, stop))
+
+    def __array__(self, dtype=None, copy=None):
+        return self.reader.read() if dtype is None else self.reader.read().astype(dtype)
+
+
+class RecordReader:
+    """One lead of a WFDB record on disk, opened: its rate, length and lead known, samples read on demand.
+
+    It has the attributes of :class:`Record` (``name``, ``path``, ``fs``, ``channel``, ``units``,
+    ``ann_samples``, ``ann_symbols``, ``has_annotations``, ``n_samples``, the annotations read on first use),
+    and these, which differ:
+
+    Attributes
+    ----------
+    n_samples : int or None
+        Samples in the record (None when the header does not say).
+    channel_index : int
+        The lead's index among the record's signals.
+    signal : array-like, shape (n_samples,) float64
+        The lead, read as it is sliced (``reader.signal[a:b]``) or converted (``numpy.asarray``).
+
+    Examples
+    --------
+    >>> reader = open_record("100", data_dir=DATA)
+    >>> reader.fs, reader.n_samples, reader.channel, reader.signal[:3].round(3).tolist()
+    (360.0, 650000, 'MLII', [-0.145, -0.145, -0.145])
+    """
+
+    def __init__(self, path: Path, header, channel_index: int):
+        self.path, self.name = path, path.name
+        self.fs = float(header.fs)
+        self.n_samples = int(header.sig_len) if header.sig_len else None  # some headers leave it out
+        self.channel_index = channel_index
+        self.channel = header.sig_name[channel_index]
+        self.units = (header.units or ["mV"])[channel_index]
+        self.signal = _Lead(self)
+        self._annotations = None
+
+    def read(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Samples ``[start, stop)`` of the lead, float64 in physical units."""
+        return read_signal(self.path, self.channel_index, start, stop)
+
+    def annotations(self, start: int = 0, stop: int | None = None) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Reference annotations in ``[start, stop)``, positions shifted by ``start``: see :func:`read_annotations`."""
+        return read_annotations(self.path, start, stop)
+
+    def _all_annotations(self):
+        if self._annotations is None:
+            self._annotations = self.annotations()
+        return self._annotations
+
+    @property
+    def ann_samples(self) -> np.ndarray | None:
+        return self._all_annotations()[0]
+
+    @property
+    def ann_symbols(self) -> np.ndarray | None:
+        return self._all_annotations()[1]
+
+    @property
+    def has_annotations(self) -> bool:
+        return self.ann_samples is not None
+
+    def read_record(self, sampfrom: int = 0, sampto: int | None = None) -> Record:
+        """Samples ``[sampfrom, sampto)`` and their annotations in memory."""
+        signal = self.read(sampfrom, sampto)
+        ann_samples, ann_symbols = self.annotations(sampfrom, sampto)
+        return Record(name=self.name, path=self.path, signal=signal, fs=self.fs,
+                      channel=self.channel, units=self.units, ann_samples=ann_samples, ann_symbols=ann_symbols)
+
+
+def open_record(record: str | os.PathLike, db: str = DEFAULT_DB, *, data_dir=None,
+                channel: str | int | None = None) -> RecordReader:
+    """Open one lead of a WFDB record: read its header, find the lead, check its files are there.
 
     Parameters
     ----------
@@ -170,6 +280,38 @@ def read_record(
         See :func:`resolve_data_dir`.
     channel : str or int, optional
         Signal name or index; by default ``"MLII"`` when present, else 0.
+
+    Returns
+    -------
+    RecordReader
+
+    Raises
+    ------
+    FileNotFoundError
+        Missing header or signal file.
+    ValueError
+        Corrupt header, unknown channel.
+    """
+    path = record_path(record, db, data_dir)
+    header = _read_header(path, db)
+    return RecordReader(path, header, _channel_index(header, channel, path))
+
+
+def read_record(
+    record: str | os.PathLike,
+    db: str = DEFAULT_DB,
+    *,
+    data_dir=None,
+    channel: str | int | None = None,
+    sampfrom: int = 0,
+    sampto: int | None = None,
+) -> Record:
+    """Read one lead of a WFDB record and its ``.atr`` reference annotations into memory.
+
+    Parameters
+    ----------
+    record, db, data_dir, channel
+        As for :func:`open_record`.
     sampfrom, sampto : int
         Read only this sample range (annotations are cut to it and shifted).
 
@@ -190,21 +332,7 @@ def read_record(
     >>> rec.channel, rec.fs, rec.signal.shape
     ('MLII', 360.0, (650000,))
     """
-    path = record_path(record, db, data_dir)
-    header = _read_header(path, db)
-    index = _channel_index(header, channel, path)
-    signal = read_signal(path, index, sampfrom, sampto)
-    ann_samples, ann_symbols = read_annotations(path, sampfrom, sampto)
-    return Record(
-        name=path.name,
-        path=path,
-        signal=signal,
-        fs=float(header.fs),
-        channel=header.sig_name[index],
-        units=(header.units or ["mV"])[index],
-        ann_samples=ann_samples,
-        ann_symbols=ann_symbols,
-    )
+    return open_record(record, db, data_dir=data_dir, channel=channel).read_record(sampfrom, sampto)
 
 
 def read_signal(path: Path, channel_index: int, sampfrom: int = 0, sampto: int | None = None) -> np.ndarray:

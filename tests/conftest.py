@@ -38,7 +38,7 @@ def record_100(data_dir):
 @pytest.fixture(scope="session")
 def beats_100(record_100):
     """Record 100 cut with the default rule peaks, as `ecgseg segment record 100` cuts it."""
-    from ecgseg.database import segment_record
+    from ecgseg.pipeline import segment_record
 
     return segment_record(record_100)
 
@@ -58,3 +58,17 @@ def beat_files_100(data_dir, tmp_path_factory):
         result = runner.invoke(cli, ["segment", "record", "100", "--data-dir", str(data_dir), "-q", "-o", str(path), *extra])
         assert result.exit_code == 0, result.output
     return npy, npz, at_r
+
+
+@pytest.fixture(scope="session")
+def synthetic_db(tmp_path_factory) -> Path:
+    """A data folder with database ``syn``: three 95.3 s records at 360 Hz (the tail is 5.3 s, under a window)."""
+    from .synthetic import write_wfdb
+
+    root = tmp_path_factory.mktemp("data")
+    folder = root / "syn"
+    folder.mkdir()
+    for seed, name in enumerate(("s1", "s2", "s3")):
+        write_wfdb(folder, name, 360, 95.3, seed)
+    (folder / "RECORDS").write_text("s1\ns2\ns3\n")
+    return root

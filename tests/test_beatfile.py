@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from ecgseg.beatfile import KEYS, beat_arrays, concatenate, load_beats, save_beats, save_npy_bytes, scalar
-from ecgseg.beats import segment
+from ecgseg.segmentation import segment
 
 from .synthetic import spike_train
 

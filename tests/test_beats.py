@@ -101,7 +101,7 @@ def test_segment_without_any_t_is_a_clear_error():
 
 def test_segment_real_record_rule(record_100):
     """Record 100 (MLII, 360 Hz), the paper's rule, labels from the reference beats within 150 ms."""
-    from ecgseg.database import segment_record
+    from ecgseg.pipeline import segment_record
     from ecgseg.labels import aami_classes
 
     beats = segment_record(record_100)
@@ -114,7 +114,7 @@ def test_segment_real_record_rule(record_100):
 
 
 def test_segment_real_record_annotations_match_all_reference_beats(record_100):
-    from ecgseg.database import segment_record
+    from ecgseg.pipeline import segment_record
 
     beats = segment_record(record_100, peaks="annotations")
     assert beats.n_missed == 0 and np.all(beats.labels >= 0)

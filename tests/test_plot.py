@@ -29,7 +29,7 @@ def mpl():
 
 @pytest.fixture(scope="module")
 def beats_100(record_100):
-    from ecgseg.database import segment_record
+    from ecgseg.pipeline import segment_record
 
     return segment_record(record_100)  # the paper's rule peaks: many missed beats, a few unlabelled ones
 
@@ -342,7 +342,7 @@ def test_cli_plot_record_without_annotations(mpl, unannotated, beats_100, tmp_pa
 
 def test_report_without_annotations_shows_predicted_classes(mpl, unannotated):
     from ecgseg.classify import classify_beats
-    from ecgseg.database import segment_record
+    from ecgseg.pipeline import segment_record
     from ecgseg.records import read_record
     from ecgseg.report import model_facts, record_report
 

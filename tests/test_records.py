@@ -88,9 +88,25 @@ def test_record_without_annotations(copy_of_100):
     (copy_of_100 / "100.atr").unlink()
     record = read_record("100", data_dir=copy_of_100.parent, sampto=36000)
     assert not record.has_annotations
-    from ecgseg.database import segment_record
+    from ecgseg.pipeline import segment_record
 
     with pytest.raises(ValueError, match="has no reference annotations"):
         segment_record(record, peaks="annotations")
     beats = segment_record(record)
     assert beats.labels is None and len(beats) > 0
+
+
+def test_open_record_reads_rate_length_and_any_range(data_dir):
+    from ecgseg.records import open_record, read_record
+
+    reader = open_record("100", data_dir=data_dir)
+    whole = read_record("100", data_dir=data_dir)
+    assert (reader.name, reader.fs, reader.n_samples, reader.channel, reader.units) == ("100", 360.0, 650000, "MLII", "mV")
+    assert reader.signal.shape == (650000,) and len(reader.signal) == 650000
+    assert np.array_equal(reader.signal[1000:1360], whole.signal[1000:1360])
+    assert np.array_equal(np.asarray(reader.signal), whole.signal)
+    assert np.array_equal(reader.ann_samples, whole.ann_samples) and reader.has_annotations
+    part = reader.read_record(3600, 7200)
+    assert part.n_samples == 3600 and part.ann_samples.min() >= 0 and part.ann_samples.max() < 3600
+    with pytest.raises(TypeError, match=r"contiguous ranges only: signal\[start:stop\]"):
+        reader.signal[::2]

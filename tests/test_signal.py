@@ -5,7 +5,6 @@ import pytest
 
 import ecgseg
 from ecgseg import _kernels
-from ecgseg.chunked import segment_chunked
 from ecgseg.peaks import rescale_indices
 from ecgseg.signal import (
     MAX_RATE_ERROR,
@@ -264,7 +263,7 @@ def test_chunked_equals_whole_at_any_rate(fs, peaks):
     signal = signal + 0.02 * np.sin(np.arange(signal.size) * (2 * np.pi * 0.3 / fs))
     kwargs = {} if peaks == "rule" else {"peaks": r}
     whole = ecgseg.segment(signal, fs, **kwargs)
-    chunked = segment_chunked(lambda a, b: signal[a:b], signal.size, fs, chunk_s=10, **kwargs)
+    chunked = ecgseg.segment(signal, fs, chunk_s=10, **kwargs)
     assert len(whole) > 30
     for name in ("segments", "r_peaks", "windows", "periods_s", "n_windows", "n_fallback_windows", "fs", "fs_out"):
         assert np.array_equal(getattr(chunked, name), getattr(whole, name)), name
@@ -284,17 +283,20 @@ def test_a_24_hour_record_at_1024_hz_keeps_its_beats_on_their_r_peaks(tmp_path):
     # 88 million samples, read chunk by chunk from a formula (nothing held): R waves every 0.8 s.
     fs, n = 1024, 24 * 3600 * 1024
 
-    def read(a, b):
-        t = np.arange(a, b) / fs
-        d = t - (0.5 + 0.8 * np.round((t - 0.5) / 0.8))
-        return np.exp(-0.5 * (d / 0.02) ** 2) + 0.3 * np.exp(-0.5 * ((d - 0.3) / 0.08) ** 2)
+    class Formula:  # a 1-D signal that computes the samples it is sliced for
+        shape, dtype = (n,), np.float64
+
+        def __getitem__(self, index):
+            t = np.arange(index.start, index.stop) / fs
+            d = t - (0.5 + 0.8 * np.round((t - 0.5) / 0.8))
+            return np.exp(-0.5 * (d / 0.02) ** 2) + 0.3 * np.exp(-0.5 * ((d - 0.3) / 0.08) ** 2)
 
     r = np.rint((0.5 + 0.8 * np.arange(108_000)) * fs).astype(np.int64)
     last_hour = r > n - 3600 * fs
-    given = segment_chunked(read, n, fs, peaks=r, spool_dir=tmp_path)
+    given = ecgseg.segment(Formula(), fs, peaks=r, chunk_s=600)
     assert np.array_equal(given.r_peaks, r)
     assert given.segments[last_hour, 0].min() > 0.999  # still cut from the top of the R wave
-    rule = segment_chunked(read, n, fs, spool_dir=tmp_path)
+    rule = ecgseg.segment(Formula(), fs, chunk_s=600)
     assert len(rule) == r.size
     # Each R wave's top falls half way between two 125 Hz samples: found on one of them, 4.096 samples off, all day.
     assert np.abs(rule.r_peaks - r).max() <= 5

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ..aami import AAMI_CLASSES, INTER_CLASSES
+from ..scheme import DEFAULTS as SCHEME
 
 __all__ = ["CLASS_NAMES", "ARCHS", "CONTEXTS", "BALANCE", "VALIDATION", "ModelConfig", "TrainConfig",
            "DEFAULT_WEIGHTS", "DEFAULT_CONTEXT_WEIGHTS", "Shipped", "SHIPPED", "needs_context", "lacks", "choose_model"]
@@ -77,7 +78,7 @@ class ModelConfig:
     ``"beat"`` :func:`ecgseg.context.beat_context` computed from the file's R-peaks and segments. The remaining
     fields size the Kachuee network; the others have fixed seed sizes."""
 
-    input_length: int = 187
+    input_length: int = SCHEME.length  # the scheme's beat length
     n_classes: int = 5
     channels: int = 32
     kernel_size: int = 5

@@ -19,6 +19,7 @@ import torch
 
 from ..beatfile import beat_arrays, load_beats, scalar
 from ..context import CONTEXT_FEATURES, model_inputs
+from ..scheme import DEFAULTS as SCHEME
 from .config import SHIPPED, choose_model, lacks
 from .model import BeatNet, load_checkpoint
 
@@ -26,7 +27,7 @@ __all__ = ["check_segments", "check_beats", "logits", "predict_proba", "Classifi
            "classify_beats", "context_inputs"]
 
 
-def check_segments(segments, input_length: int = 187, name: str = "beats") -> np.ndarray:
+def check_segments(segments, input_length: int = SCHEME.length, name: str = "beats") -> np.ndarray:
     """Validate beats and return them as a C-contiguous (n, input_length) float32 array.
 
     Raises

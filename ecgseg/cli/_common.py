@@ -9,6 +9,7 @@ import click
 
 from ..aami import TOLERANCE_S
 from ..classify.config import CLASS_NAMES  # noqa: F401  (no numpy, no torch: --help stays fast)
+from ..scheme import DEFAULTS, PARAMETERS
 
 
 @contextlib.contextmanager
@@ -59,34 +60,41 @@ def scheme_options(function):
             help="Where beats are cut: rule (the paper's 0.9 threshold), annotations (reference beats), "
             "or hamilton (a Pan-Tompkins/Hamilton detector that finds nearly every beat).",
         ),
-        click.option("--fs-out", type=float, default=125.0, show_default=True, help="Rate beats are sampled at (Hz)."),
-        click.option("--window-s", type=float, default=10.0, show_default=True, help="Window length (s)."),
-        click.option("--threshold", type=float, default=0.9, show_default=True,
+        click.option("--fs-out", type=float, default=DEFAULTS.fs_out, show_default=True,
+                     help="Rate beats are sampled at (Hz)."),
+        click.option("--window-s", type=float, default=DEFAULTS.window_s, show_default=True, help="Window length (s)."),
+        click.option("--threshold", type=float, default=DEFAULTS.threshold, show_default=True,
                      help="R-peak threshold on the normalized window."),
-        click.option("--period-factor", type=float, default=1.2, show_default=True,
+        click.option("--period-factor", type=float, default=DEFAULTS.period_factor, show_default=True,
                      help="Segment length in heartbeat periods T."),
-        click.option("--length", type=int, default=187, show_default=True, help="Samples per beat after padding."),
-        click.option("--refractory-s", type=float, default=None,
+        click.option("--length", type=int, default=DEFAULTS.length, show_default=True,
+                     help="Samples per beat after padding."),
+        click.option("--refractory-s", type=float, default=DEFAULTS.refractory_s,
                      help="Guard, off by default: keep the highest of rule peaks closer than this (s)."),
         click.option(
             "--period",
             type=click.Choice(["rule", "peaks"]),
-            default="rule",
+            default=DEFAULTS.period,
             show_default=True,
             help="Take T from the rule's peaks per window, or from the cut positions.",
         ),
         click.option("--tolerance-s", type=float, default=TOLERANCE_S, show_default=True,
                      help="Label a beat from the reference beat within this (s)."),
-        click.option("--pre-r-s", type=float, default=0.0, show_default=True,
+        click.option("--pre-r-s", type=float, default=DEFAULTS.pre_r_s, show_default=True,
                      help="Start segments this long before the R-peak (0: the paper's scheme; 0.25 shows the P wave)."),
     ]
     return _apply(options, function)
 
 
+#: The scheme's keywords and the labelling tolerance, in the order the options list them (and the report shows them).
+_SCHEME_KEYS = ("fs_out", "window_s", "threshold", "period_factor", "length", "refractory_s", "period", "tolerance_s",
+                "pre_r_s")
+assert set(_SCHEME_KEYS) == {*PARAMETERS, "tolerance_s"}, "a scheme keyword without its option"
+
+
 def _scheme_params(kwargs: dict) -> dict:
-    keys = ("fs_out", "window_s", "threshold", "period_factor", "length", "refractory_s", "period", "tolerance_s",
-            "pre_r_s")
-    return {key: kwargs.pop(key) for key in keys}
+    """The scheme's keywords (and the labelling tolerance) out of a command's options."""
+    return {key: kwargs.pop(key) for key in _SCHEME_KEYS}
 
 
 model_option = click.option("--model", type=click.Path(dir_okay=False), default=None,
@@ -117,7 +125,7 @@ def _need_matplotlib(output: str | None = None) -> None:
 
 def _read_beats(record, db, data_dir, channel, peaks, params):
     """The record, and its beats cut and labelled as `ecgseg segment record` cuts them."""
-    from ..database import segment_record
+    from ..pipeline import segment_record
     from ..records import read_record
 
     rec = read_record(record, db, data_dir=data_dir, channel=channel)

@@ -59,23 +59,24 @@ def segment_record_command(record, db, data_dir, channel, peaks, output, labels_
     params = _scheme_params(kwargs)
     with library_errors():
         from ..atomic import write_atomic
-        from ..beatfile import beat_arrays, save_beats, save_npy_bytes
-        from ..database import read_and_segment, record_path_name
+        from ..beatfile import save_npy_bytes
+        from ..pipeline import RecordSummary, segment_record, write_record
+        from ..records import record_name
 
         if fetch_first:
             if "/" in record or record.endswith(".hea"):
                 raise click.ClickException(f"--fetch takes a record name such as 100, not a path ({record})")
             _run_fetch(db, [record], data_dir, None, 3, quiet)
-        beats = read_and_segment(record, db, data_dir=data_dir, channel=channel, peaks=peaks, chunk_s=chunk_s, **params)
-        name = record_path_name(record)
-        arrays = beat_arrays(beats, name)
+        where = dict(data_dir=data_dir, channel=channel, peaks=peaks, chunk_s=chunk_s, **params)
         if output is None:
-            _write_stdout(save_npy_bytes(arrays["segments"]))
-        else:
-            save_beats(output, arrays)
+            beats = segment_record(record, db, **where)
+            _write_stdout(save_npy_bytes(beats.segments))
+            summary = RecordSummary.of(beats, record_name(record))
+        else:  # streamed from a temporary file when read in chunks: never all segments in memory
+            summary = write_record(output, record, db, **where)
         if labels_path is not None:
-            write_atomic(labels_path, save_npy_bytes(arrays["labels"]))
-    echo_err(_summary(name, arrays["labels"], beats.n_missed, beats.n_short), quiet)
+            write_atomic(labels_path, save_npy_bytes(summary.labels))
+    echo_err(_summary(summary.record, summary.labels, summary.n_missed, summary.n_short), quiet)
 
 
 @segment.command("database")
@@ -113,49 +114,56 @@ def segment_database_command(database, output, output_dir, data_dir, channel, on
         )
     if output is not None and not output.endswith(".npz"):
         raise click.ClickException(f"{output}: a database is written as .npz (segments with labels and records)")
+    if workers is not None and scheduler is not None:
+        raise click.ClickException("give --scheduler or --workers, not both (a scheduler has its own workers)")
+    if jobs is not None and (workers is not None or scheduler is not None):
+        raise click.ClickException("-j/--jobs sets local processes; on Dask the workers run the records: "
+                                   "give -j or --scheduler/--workers")
     with library_errors():
+        from ..batch import segment_records
         from ..records import list_records
 
         names = only.split(",") if only else list_records(database, data_dir)
-        where = {"data_dir": data_dir, "channel": channel, "peaks": peaks, "jobs": jobs, "scheduler": scheduler,
-                 "workers": workers, "chunk_s": chunk_s}
         bar_or_none = (click.progressbar(length=len(names), label=f"segmenting {database}", file=sys.stderr)
                        if not quiet else contextlib.nullcontext())
-        with bar_or_none as bar:
+        with _dask(workers) as cluster, bar_or_none as bar:
             progress = (lambda name: bar.update(1)) if bar is not None else None
-            if output_dir is not None:
-                from ..batch import segment_to_folder
-
-                run = segment_to_folder(names, output_dir, database, resume=not no_resume, progress=progress, **where,
-                                        **params)
-            else:
+            run = segment_records(names, database, output_dir=output_dir, data_dir=data_dir, channel=channel,
+                                  peaks=peaks, chunk_s=chunk_s, jobs=jobs, resume=not no_resume, progress=progress,
+                                  scheduler=cluster.scheduler_address if cluster is not None else scheduler, **params)
+            if output is not None and run.arrays is not None:
                 from ..beatfile import save_beats
-                from ..database import segment_records
 
-                arrays, failures, totals = segment_records(names, database, progress=progress, **where, **params)
-                if arrays is not None:
-                    save_beats(output, arrays)
+                save_beats(output, run.arrays)
     if output_dir is not None:
         _report_folder_run(database, output_dir, run, quiet)
         return
-    for failure in failures:
+    for failure in run.failures:
         click.echo(f"Error: record {failure.record}: {failure.reason}", err=True)
-    if arrays is None:
+    if run.arrays is None:
         raise click.ClickException(f"no record of {database} could be segmented; nothing written")
-    n_records = len(names) - len(failures)
-    echo_err(_summary(f"{database} ({n_records} records) -> {output}", arrays["labels"], totals["n_missed"],
-                      totals["n_short"]), quiet)
-    if failures:
+    n_records = len(names) - len(run.failures)
+    echo_err(_summary(f"{database} ({n_records} records) -> {output}", run.arrays["labels"], run.n_missed,
+                      run.n_short), quiet)
+    if run.failures:
         sys.exit(1)
+
+
+def _dask(workers):
+    """A local Dask cluster of ``workers`` processes for the run, or nothing."""
+    if workers is None:
+        return contextlib.nullcontext()
+    from ..parallel import local_cluster
+
+    return local_cluster(workers)
 
 
 def _report_folder_run(database, output_dir, run, quiet):
     for failure in run.failures:
         click.echo(f"Error: record {failure.record}: {failure.reason}", err=True)
-    n_beats = sum(row["n_beats"] for row in run.written)
     skipped = f", {len(run.skipped)} skipped (finished earlier)" if run.skipped else ""
     echo_err(
-        f"{database}: {len(run.written)} records ({n_beats} beats) written to {output_dir}{skipped}, "
+        f"{database}: {len(run.done)} records ({run.n_beats} beats) written to {output_dir}{skipped}, "
         f"{len(run.failures)} failed; index: {output_dir}/index.tsv",
         quiet,
     )

@@ -1,0 +1,171 @@
+"""A record to labelled beats: open it, cut it (whole or in chunks), label the beats from its reference annotations.
+
+:func:`segment_record` gives the :class:`~ecgseg.beats.Beats` in memory; :func:`write_record` writes them to a
+beat file, streaming the segments from a temporary file when the record is read in chunks, so a long record
+never has all its segments in memory. Both are the same steps: the record is opened with
+:func:`ecgseg.records.open_record` (or taken as given, already read), cut with :func:`ecgseg.segment` on its
+lead (whole, or ``chunk_s`` seconds at a time: the same beats), and labelled with
+:func:`ecgseg.labels.label_beats`. Many records: :func:`ecgseg.batch.segment_records`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from .aami import TOLERANCE_S
+from .beatfile import beat_arrays, key_array, save_beats
+from .beats import Beats
+from .labels import label_beats, reference_beats
+from .records import DEFAULT_DB, open_record
+from .segmentation import Spool, segment
+
+__all__ = ["segment_record", "write_record", "RecordSummary"]
+
+
+@dataclass(frozen=True)
+class RecordSummary:
+    """What was cut from one record (without its segments), as :func:`write_record` returns it.
+
+    Attributes
+    ----------
+    record : str
+        The record's name.
+    n_beats : int
+        Beats cut.
+    n_missed : int or None
+        Reference beats no cut beat matched (None: the record has no annotations).
+    n_short : int
+        Beats cut with an implausibly short period T (see :attr:`ecgseg.beats.Beats.n_short`).
+    labels : numpy.ndarray, shape (n_beats,) int8
+        AAMI class of each beat, -1 for none.
+    file : str or None
+        The beat file's name, when written by a many-records run.
+    """
+
+    record: str
+    n_beats: int
+    n_missed: int | None
+    n_short: int
+    labels: np.ndarray
+    file: str | None = None
+
+    @classmethod
+    def of(cls, beats: Beats, record: str, file: str | None = None) -> RecordSummary:
+        """The summary of one record's beats."""
+        return cls(record, len(beats), beats.n_missed, beats.n_short, key_array("labels", beats, record), file)
+
+
+def _source(record, db, data_dir, channel):
+    """An opened record (names and paths are opened; a Record or RecordReader is used as it is)."""
+    if isinstance(record, (str, os.PathLike)):
+        return open_record(record, db, data_dir=data_dir, channel=channel)
+    return record
+
+
+def _cut(source, peaks, chunk_s, tolerance_s, params, spool=None) -> Beats:
+    method = peaks if isinstance(peaks, str) else "given"
+    if method == "annotations":
+        if not source.has_annotations:
+            raise ValueError(f"record {source.name!r} has no reference annotations (.atr); use peaks='rule'")
+        peaks = reference_beats(source.ann_samples, source.ann_symbols, source.n_samples)[0]
+    beats = replace(segment(source.signal, source.fs, peaks=peaks, chunk_s=chunk_s, spool=spool, **params), peaks=method)
+    if not source.has_annotations:
+        return beats
+    labels, n_missed = label_beats(beats.r_peaks, source.ann_samples, source.ann_symbols, source.fs, tolerance_s)
+    return replace(beats, labels=labels, n_missed=n_missed)
+
+
+def segment_record(
+    record,
+    db: str = DEFAULT_DB,
+    *,
+    data_dir=None,
+    channel: str | int | None = None,
+    peaks="rule",
+    chunk_s: float | None = None,
+    tolerance_s: float = TOLERANCE_S,
+    **params,
+) -> Beats:
+    """Segment one record and label its beats from its reference annotations.
+
+    Parameters
+    ----------
+    record : str, path, Record or RecordReader
+        A record name in the data folder (``"100"``), a path (``"folder/100"``), or a record already read
+        (:func:`ecgseg.read_record`) or opened (:func:`ecgseg.records.open_record`).
+    db, data_dir, channel
+        Where a named record is and which lead: as for :func:`ecgseg.records.open_record`.
+    peaks : str or array_like of int
+        ``"rule"`` (default), ``"annotations"`` (cut at the reference beats), a detector name, or R-peak
+        sample indices.
+    chunk_s : float, optional
+        Read the record about this many seconds at a time: bounded memory, the same beats
+        (see :func:`ecgseg.segment`).
+    tolerance_s : float
+        A cut beat takes the class of the reference beat within this distance (EC57's 150 ms).
+    **params
+        The scheme's keywords, passed to :func:`ecgseg.segment`.
+
+    Returns
+    -------
+    Beats
+        With ``labels`` and ``n_missed`` when the record has annotations.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        A record that is missing or unreadable, bad keywords, ``peaks="annotations"`` without annotations.
+
+    Examples
+    --------
+    >>> beats = segment_record("100", data_dir=DATA, peaks="annotations")
+    >>> beats.labels[:3], len(beats), beats.n_missed
+    (array([0, 0, 0], dtype=int8), 2273, 0)
+    >>> chunked = segment_record("100", data_dir=DATA, peaks="annotations", chunk_s=600)
+    >>> bool((chunked.segments == beats.segments).all())
+    True
+    """
+    return _cut(_source(record, db, data_dir, channel), peaks, chunk_s, tolerance_s, params)
+
+
+def write_record(
+    path: str | os.PathLike,
+    record,
+    db: str = DEFAULT_DB,
+    *,
+    data_dir=None,
+    channel: str | int | None = None,
+    peaks="rule",
+    chunk_s: float | None = None,
+    tolerance_s: float = TOLERANCE_S,
+    spool_dir: str | os.PathLike | None = None,
+    **params,
+) -> RecordSummary:
+    """Segment and label one record into a beat file (``.npz``: every key; ``.npy``: the segments), atomically.
+
+    The same beats as :func:`segment_record`; with ``chunk_s`` the segments go to a temporary file in
+    ``spool_dir`` (default: the system's) and from there into ``path``, so they are never all in memory.
+    Nothing is left at ``path`` if anything fails.
+
+    Returns
+    -------
+    RecordSummary
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> target = os.path.join(tempfile.mkdtemp(), "100.npz")
+    >>> summary = write_record(target, "100", data_dir=DATA, chunk_s=600)
+    >>> summary.record, summary.n_beats, summary.n_missed
+    ('100', 1073, 1201)
+    """
+    source = _source(record, db, data_dir, channel)
+    with Spool(spool_dir) if chunk_s is not None else contextlib.nullcontext() as spool:
+        beats = _cut(source, peaks, chunk_s, tolerance_s, params, spool)
+        save_beats(path, beat_arrays(beats, source.name))
+    return RecordSummary.of(beats, source.name, Path(path).name)

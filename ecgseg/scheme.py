@@ -1,0 +1,81 @@
+"""The segmentation scheme's parameters: the constants of Kachuee, Fazeli & Sarrafzadeh (2018), their defaults and
+their checks, in one place (no numpy: the command line builds its options and defaults from :data:`DEFAULTS`).
+
+You pass them as keywords (``ecgseg.segment(x, fs, fs_out=125, ...)``, ``ecgseg segment record --fs-out 125``);
+:class:`Scheme` is how every entry point checks them once, the same way, before any work.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+__all__ = ["Scheme", "DEFAULTS", "PARAMETERS"]
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """The scheme's keywords, checked.
+
+    Attributes
+    ----------
+    fs_out : float
+        Rate the beats are sampled at (Hz): 125.
+    window_s : float
+        Window length (s): 10; each window is min-max scaled on its own.
+    threshold : float
+        R-peak candidates are local maxima above this in a scaled window: 0.9.
+    period_factor : float
+        A beat spans this many heartbeat periods T: 1.2.
+    length : int
+        Samples per beat after zero-padding or truncation: 187.
+    refractory_s : float or None
+        Off by default (the paper has none): of rule peaks closer than this, only the highest is kept.
+    period : {"rule", "peaks"}
+        T per window from the rule's peaks (the paper), or from the positions beats are cut at.
+    pre_r_s : float
+        Start each segment this long before its R-peak (0: the paper's cut; 0.25 shows the P wave).
+
+    Raises
+    ------
+    ValueError
+        One line naming the keyword and what it takes.
+
+    Examples
+    --------
+    >>> Scheme().length, Scheme(pre_r_s=0.25).pre_r_s
+    (187, 0.25)
+    >>> Scheme(period="beats")
+    Traceback (most recent call last):
+    ...
+    ValueError: period must be 'rule' or 'peaks', got 'beats'
+    """
+
+    fs_out: float = 125.0
+    window_s: float = 10.0
+    threshold: float = 0.9
+    period_factor: float = 1.2
+    length: int = 187
+    refractory_s: float | None = None
+    period: str = "rule"
+    pre_r_s: float = 0.0
+
+    def __post_init__(self):
+        if self.period not in ("rule", "peaks"):
+            raise ValueError(f"period must be 'rule' or 'peaks', got {self.period!r}")
+        try:
+            good = math.isfinite(float(self.pre_r_s)) and self.pre_r_s >= 0
+        except (TypeError, ValueError):
+            good = False
+        if not good:
+            raise ValueError(f"pre_r_s must be >= 0 seconds, got {self.pre_r_s!r}")
+
+    def samples(self, seconds: float, fs_out: float | None = None) -> int:
+        """``seconds`` in whole samples at the output rate (``fs_out``, else the one asked for)."""
+        return int(round(seconds * (self.fs_out if fs_out is None else fs_out)))
+
+
+#: The paper's values, as the command line shows them.
+DEFAULTS = Scheme()
+#: The keyword names, in order.
+PARAMETERS = tuple(f.name for f in fields(Scheme))

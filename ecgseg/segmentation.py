@@ -1,0 +1,377 @@
+"""The segmentation scheme of Kachuee, Fazeli & Sarrafzadeh (2018) over a whole signal or in chunks: one code path.
+
+1. resample to ``fs_out`` (125 Hz); 2. cut ``window_s`` (10 s) windows; 3. min-max scale each window to [0, 1];
+4. local maxima = zero crossings of the first difference; 5. R-peak candidates = maxima above ``threshold``
+(0.9); 6. T = median R-R interval of the window; 7. from each R-peak take ``period_factor`` * T (1.2 T)
+samples; 8. zero-pad or truncate to ``length`` (187).
+
+Decisions the paper leaves open, made here:
+
+- Window edges: windows start at sample 0 of the resampled signal; the last window holds the remainder
+  (shorter than ``window_s``) and is scaled on its own. The derivative is taken within a window, so no peak
+  sits on a window's first or last sample, and a segment never runs past the end of its window (it is
+  zero-padded instead), because each window has its own scaling.
+- Windows with fewer than two R-peaks have no T of their own: they use the median of the other windows' T.
+- Flat windows (max == min) scale to zeros and yield no peaks.
+- T comes from the rule's peaks per window even when beats are cut at other positions
+  (``peaks="annotations"`` or another detector), unless ``period="peaks"``.
+- Known weakness, kept by default: two maxima on one QRS complex can both pass 0.9, so T collapses to a few
+  samples and the beat comes out nearly empty. :attr:`Beats.n_short` counts such beats; ``refractory_s`` is
+  an opt-in guard.
+
+A whole signal is one region; with ``chunk_s`` it is read in regions of whole windows, and what is not local
+to a window stays exact: each region is resampled from the input it depends on
+(:func:`ecgseg.signal.resample_part`, bit for bit the whole signal's); windows without a T are cut long and
+trimmed once every window's T is known ("cut long, trim later"); the ``refractory_s`` guard holds a region's
+last window back until the next region's peaks are known. The beats are therefore the same, array for array,
+whole or in chunks of any size.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+
+import numpy as np
+
+from . import _kernels
+from .beats import Beats, cut_beats, segment_lengths, window_periods
+from .peaks import DETECTORS, rescale_indices, rule_peaks
+from .scheme import DEFAULTS, Scheme
+from .signal import (
+    normalize_windows,
+    output_rate,
+    resample_part,
+    resample_span,
+    resampled_length,
+    validate_rate,
+    validate_signal,
+    window_length,
+)
+
+__all__ = ["segment", "Spool"]
+
+#: A period long enough that a beat is cut to its full ``length`` or its window end (trimmed later).
+_LONG_PERIOD = 2.0**40
+
+
+class Spool(contextlib.AbstractContextManager):
+    """Segments gathered region by region in an anonymous temporary file: a few MB in memory however many beats.
+
+    Pass one to :func:`segment` to keep the segments on disk: ``Beats.segments`` is then the spool itself
+    (``shape``, ``dtype``, ``blocks()``), which :func:`ecgseg.beatfile.save_beats` copies into a beat file
+    block by block. Use it as a context manager: the file goes when the block ends.
+    """
+
+    dtype = np.float32
+
+    def __init__(self, spool_dir: str | os.PathLike | None = None):
+        self.file = tempfile.TemporaryFile(dir=spool_dir)
+        self.length, self.n_beats = 0, 0
+
+    def __exit__(self, *exc):
+        self.file.close()
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.n_beats, self.length)
+
+    def add(self, segments: np.ndarray) -> None:
+        self.file.write(np.ascontiguousarray(segments, dtype=np.float32).tobytes())
+        self.n_beats += segments.shape[0]
+
+    def blocks(self, block_rows: int = 4096):
+        """The rows, ``block_rows`` at a time, read with ``pread`` (a memory map would count as the process's memory)."""
+        self.file.flush()
+        row = self.length * 4
+        for first in range(0, self.n_beats, block_rows):
+            n = min(block_rows, self.n_beats - first)
+            yield np.frombuffer(os.pread(self.file.fileno(), n * row, first * row), np.float32).reshape(n, self.length)
+
+    def trim(self, rows: np.ndarray, lengths: np.ndarray, block_rows: int = 4096) -> None:
+        """Zero row ``rows[i]`` (sorted) from column ``lengths[i]`` on, a block of rows at a time, in place."""
+        fd = self.file.fileno()
+        for first, block in zip(range(0, self.n_beats, block_rows), self.blocks(block_rows)):
+            i0, i1 = np.searchsorted(rows, [first, first + block.shape[0]])
+            if i0 < i1:
+                block = _trimmed(block.copy(), rows[i0:i1] - first, lengths[i0:i1])
+                os.pwrite(fd, block.tobytes(), first * self.length * 4)
+
+    def load(self) -> np.ndarray:
+        """All rows in one (n_beats, length) float32 array."""
+        self.file.seek(0)
+        return np.fromfile(self.file, dtype=np.float32, count=self.n_beats * self.length).reshape(self.shape)
+
+
+class _Memory:
+    """Segments gathered region by region in memory (a whole signal, already in memory)."""
+
+    def __init__(self):
+        self.parts, self.length = [], 0
+
+    def add(self, segments: np.ndarray) -> None:
+        self.parts.append(segments)
+
+    def load(self) -> np.ndarray:
+        if len(self.parts) == 1:
+            return self.parts[0]
+        return np.concatenate(self.parts) if self.parts else np.empty((0, self.length), np.float32)
+
+    def trim(self, rows: np.ndarray, lengths: np.ndarray) -> None:
+        self.parts = [_trimmed(self.load(), rows, lengths)]
+
+
+def _trimmed(block: np.ndarray, rows: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    block[rows] = np.where(np.arange(block.shape[1]) < lengths[:, None], block[rows], 0.0)
+    return block
+
+
+def _regions(read, n_samples, fs, fs_out, window, chunk_out, checked):
+    """Yield ``(a, x_normalized)``: output samples [a, a + len) resampled and scaled per window, as the whole signal's."""
+    n_out = resampled_length(n_samples, fs, fs_out)
+    lo, hi = np.inf, -np.inf
+    for a in range(0, n_out, chunk_out):
+        b = min(n_out, a + chunk_out)
+        s0, s1 = resample_span(a, b, n_samples, fs, fs_out)
+        raw = np.ascontiguousarray(read(s0, s1), dtype=np.float64)
+        if raw.shape[0] != s1 - s0:
+            raise ValueError(f"reading samples {s0}..{s1} gave {raw.shape[0]} samples, expected {s1 - s0}")
+        if checked:  # a signal read piece by piece is checked piece by piece
+            n_bad = int(np.count_nonzero(~np.isfinite(raw)))
+            if n_bad:
+                raise ValueError(f"signal has {n_bad} NaN or infinite samples in {s0}..{s1}; fill or cut the gaps before segmenting")
+            lo, hi = min(lo, raw.min()), max(hi, raw.max())
+        x = resample_part(raw, fs, fs_out, start=s0, n_samples=n_samples, out_start=a, out_stop=b)
+        yield a, normalize_windows(x, window)[0]
+    if checked and lo == hi:
+        raise ValueError(f"signal is flat (every sample is {lo!r}); there are no beats to find")
+
+
+def _with_rule_peaks(regions, window: int, threshold: float, refractory: int | None):
+    """Yield ``(a, x_normalized, rule)``: each region with the rule's peaks in it, as on the whole signal.
+
+    With a refractory distance (at most a window), only the last kept peak can still be replaced by a later
+    one, and it lies in the region's last window: that window is held back and goes first into the next region.
+    """
+    held = None  # (a, x_normalized, kept peaks) of the held-back window
+    for a, x_normalized in regions:
+        peaks = rule_peaks(x_normalized, window, threshold=threshold)
+        if refractory is None:
+            yield a, x_normalized, peaks
+            continue
+        if held is not None:
+            a, x_held, kept = held
+            peaks = np.concatenate([kept, peaks + x_held.shape[0]])
+            x_normalized = np.concatenate([x_held, x_normalized])
+        peaks = _kernels.suppress_close_peaks(peaks, x_normalized, refractory)  # kept peaks pass through unchanged
+        cut = (x_normalized.shape[0] - 1) // window * window  # start of the last (maybe short) window
+        held = (a + cut, x_normalized[cut:], peaks[peaks >= cut] - cut)
+        if cut:
+            yield a, x_normalized[:cut], peaks[peaks < cut]
+    if held is not None:
+        yield held
+
+
+def _given_peaks(peaks, n_samples: int) -> np.ndarray:
+    """R-peak sample indices given by the caller, checked and sorted."""
+    r_peaks = np.asarray(peaks)
+    if r_peaks.ndim != 1 or (r_peaks.size and r_peaks.dtype.kind not in "iu"):
+        raise ValueError(f"peaks must be a 1-D array of integer sample indices, got {r_peaks.dtype} {r_peaks.shape}")
+    r_peaks = np.sort(r_peaks.astype(np.int64))
+    if r_peaks.size and (r_peaks[0] < 0 or r_peaks[-1] >= n_samples):
+        raise ValueError(f"peaks must lie in [0, {n_samples}), got {r_peaks[0]}..{r_peaks[-1]}")
+    return r_peaks
+
+
+def _r_peaks(peaks, signal, fs: float, n_samples: int, chunked: bool, detector_params: dict):
+    """The R-peaks beats are cut at (int64 at ``fs``), or None for the rule's own peaks found region by region."""
+    if not isinstance(peaks, str):
+        return _given_peaks(peaks, n_samples)
+    if peaks == "rule":
+        return None
+    if peaks not in DETECTORS:
+        raise ValueError(f"unknown peaks {peaks!r}; give a detector name ({sorted(DETECTORS)}) or an array of sample indices")
+    if chunked:
+        raise ValueError(
+            f"peaks={peaks!r} cannot run in chunks (only the window-local 'rule' or given positions can); "
+            "segment the whole record, without chunk_s"
+        )
+    return _given_peaks(DETECTORS[peaks](signal, fs, **detector_params), n_samples)
+
+
+def _signal_length(signal) -> int:
+    """The length of a signal read in chunks, checked as :func:`ecgseg.signal.validate_signal` checks a whole one."""
+    if len(signal.shape) != 1:
+        raise ValueError(f"signal must be 1-D (one lead), got shape {signal.shape}; pick one channel, e.g. signal[:, 0]")
+    dtype = np.dtype(getattr(signal, "dtype", np.float64))
+    if dtype.kind != "f":
+        raise ValueError(f"signal has dtype {dtype}, expected float in physical units (mV); "
+                         "convert it, e.g. signal.astype(float) or wfdb's p_signal")
+    if signal.shape[0] == 0:
+        raise ValueError("signal is empty")
+    return int(signal.shape[0])
+
+
+def segment(
+    signal,
+    fs: float,
+    *,
+    peaks="rule",
+    chunk_s: float | None = None,
+    spool: Spool | None = None,
+    fs_out: float = DEFAULTS.fs_out,
+    window_s: float = DEFAULTS.window_s,
+    threshold: float = DEFAULTS.threshold,
+    period_factor: float = DEFAULTS.period_factor,
+    length: int = DEFAULTS.length,
+    refractory_s: float | None = DEFAULTS.refractory_s,
+    period: str = DEFAULTS.period,
+    pre_r_s: float = DEFAULTS.pre_r_s,
+    **detector_params,
+) -> Beats:
+    """Cut one ECG lead into fixed-length beats with the Kachuee et al. (2018) scheme, whole or in chunks.
+
+    Parameters
+    ----------
+    signal : array_like, shape (n_samples,) float
+        One lead in physical units, at least ``window_s`` long. With ``chunk_s``, anything 1-D that slices
+        (``signal[a:b]``) is read a chunk at a time: a ``numpy.memmap``, an HDF5 dataset, a record on disk
+        (:attr:`ecgseg.records.RecordReader.signal`).
+    fs : float
+        Its sampling rate in Hz (any rate; it is resampled to ``fs_out``).
+    peaks : str or array_like of int
+        Where beats are cut: ``"rule"`` (the paper's detector, default), another detector's name from
+        :data:`ecgseg.peaks.DETECTORS` (whole signals only), or R-peak sample indices at ``fs`` (e.g.
+        reference annotations).
+    chunk_s : float, optional
+        Read and cut the signal this many seconds at a time (rounded down to whole windows, at least one):
+        the same beats, array for array, with one chunk's work arrays in memory. ``refractory_s`` must then
+        be at most one window.
+    spool : Spool, optional
+        Gather the segments in this temporary file instead of memory; ``Beats.segments`` is then the spool
+        (for :func:`ecgseg.beatfile.save_beats`). By default they come back as one array.
+    fs_out, window_s, threshold, period_factor, length
+        The scheme's constants: 125 Hz, 10 s, 0.9, 1.2 and 187 samples (:class:`ecgseg.scheme.Scheme`).
+    refractory_s : float, optional
+        Off by default (faithful). When set, rule candidates closer than this keep only the highest, so one
+        QRS is not taken for two beats.
+    period : {"rule", "peaks"}
+        Take T from the rule's peaks per window (default), or from ``peaks``.
+    pre_r_s : float
+        Start each segment this long before its R-peak, so the P wave is in it (e.g. 0.25); 0 is the paper's
+        scheme. The segment then spans ``pre_r_s`` + 1.2 T, within the window, padded to ``length``.
+    **detector_params
+        Passed to a named detector other than ``"rule"``.
+
+    Returns
+    -------
+    Beats
+
+    Raises
+    ------
+    ValueError
+        Bad signal (not 1-D float, NaN, flat, shorter than one window; in chunks NaNs are reported with the
+        chunk's sample range), bad ``fs``, scheme keyword or ``peaks``, a detector asked to run in chunks, or
+        no window with two R-peaks to estimate T.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fs = 360; t = np.arange(95 * fs) / fs
+    >>> ecg = np.exp(-((t % 0.8) - 0.1) ** 2 / 2e-4)  # one narrow peak every 0.8 s
+    >>> beats = segment(ecg, fs)
+    >>> beats.segments.shape[1], beats.segments.dtype, round(float(np.median(beats.periods_s)), 2)
+    (187, dtype('float32'), 0.8)
+    >>> chunked = segment(ecg, fs, chunk_s=25)
+    >>> np.array_equal(chunked.segments, beats.segments), np.array_equal(chunked.r_peaks, beats.r_peaks)
+    (True, True)
+    """
+    scheme = Scheme(fs_out=fs_out, window_s=window_s, threshold=threshold, period_factor=period_factor, length=length,
+                    refractory_s=refractory_s, period=period, pre_r_s=pre_r_s)
+    chunked = chunk_s is not None
+    if chunked:
+        validate_rate(fs)
+        if not chunk_s > 0:
+            raise ValueError(f"chunk_s must be a positive number of seconds, got {chunk_s!r}")
+        signal = signal if hasattr(signal, "shape") else np.asarray(signal)
+        n_samples = _signal_length(signal)
+
+        def read(a, b, signal=signal):
+            return np.asarray(signal[a:b], dtype=np.float64)
+    else:
+        signal = validate_signal(signal, fs)  # read whole (a record on disk too) and checked once
+        n_samples = signal.shape[0]
+
+        def read(a, b, signal=signal):
+            return signal[a:b]
+    if n_samples < window_s * fs:
+        raise ValueError(
+            f"signal is {n_samples / fs:.2f} s long ({n_samples} samples at {fs} Hz); "
+            f"segmentation needs at least one {window_s:g} s window"
+        )
+    rate = output_rate(fs, scheme.fs_out)  # as asked unless the rate ratio had to be bounded: then the one resampled
+    window = window_length(rate, scheme.window_s)
+    refractory = None if scheme.refractory_s is None else scheme.samples(scheme.refractory_s, rate)
+    if refractory is not None and refractory <= 1:
+        refractory = None  # as rule_peaks: no suppression
+    if chunked and refractory is not None and refractory > window:
+        raise ValueError(f"refractory_s={refractory_s} is longer than a {window_s:g} s window; chunks need it shorter")
+    r_peaks = _r_peaks(peaks, signal, fs, n_samples, chunked, detector_params)
+    chunk_out = max(1, int(chunk_s // window_s)) * window if chunked else resampled_length(n_samples, fs, rate)
+    with contextlib.ExitStack() as stack:
+        sink = spool if spool is not None else stack.enter_context(Spool()) if chunked else _Memory()
+        sink.length = scheme.length
+        fields = _run(_regions(read, n_samples, fs, rate, window, chunk_out, checked=chunked), sink, n_samples,
+                      fs, rate, window, scheme, refractory, r_peaks)
+        segments = sink if spool is not None else sink.load()
+    return Beats(segments=segments, **fields, pre_r_s=float(pre_r_s), peaks=peaks if isinstance(peaks, str) else "given")
+
+
+def _run(regions, sink, n_samples, fs, rate, window, scheme, refractory, r_peaks) -> dict:
+    """Cut every region's beats into ``sink``, then give the windows without a T the median: the fields of Beats."""
+    positions = None
+    if r_peaks is not None:
+        positions = np.minimum(rescale_indices(r_peaks, fs, rate), resampled_length(n_samples, fs, rate) - 1)
+    pre = scheme.samples(scheme.pre_r_s, rate)
+    parts = {"r_peaks": [], "positions": [], "periods": [], "window_periods": []}
+    for a, x_normalized, rule in _with_rule_peaks(regions, window, scheme.threshold, refractory):
+        if positions is None:  # cut at the rule's peaks
+            local, cut_r = rule, rescale_indices(rule + a, rate, fs)
+        else:
+            i0, i1 = np.searchsorted(positions, [a, a + x_normalized.shape[0]])
+            local, cut_r = positions[i0:i1] - a, r_peaks[i0:i1]
+        n_windows = -(-x_normalized.shape[0] // window)
+        region_periods, _ = window_periods(rule if scheme.period == "rule" else local, window, n_windows, fallback=False)
+        beat_periods = region_periods[local // window]
+        cut_periods = np.where(np.isnan(beat_periods), _LONG_PERIOD, beat_periods)
+        sink.add(cut_beats(x_normalized, local, cut_periods, window, period_factor=scheme.period_factor,
+                           length=scheme.length, pre=pre))
+        for key, value in zip(parts, (cut_r, local + a, beat_periods, region_periods)):
+            parts[key].append(value)
+    joined = {key: np.concatenate(value) if value else np.empty(0) for key, value in parts.items()}
+    all_periods, periods = joined["window_periods"], joined["periods"].astype(np.float64)
+    missing = np.isnan(all_periods)
+    n_fallback = int(np.count_nonzero(missing))
+    fallback_beats = np.flatnonzero(np.isnan(periods))
+    if fallback_beats.size:  # windows without a T: the record's median, and their beats trimmed to it
+        if n_fallback == all_periods.size:
+            raise ValueError(
+                f"no {scheme.window_s:g} s window has two R-peaks from the {scheme.period!r} peaks, so the heartbeat "
+                "period T is unknown; check the signal or pass period='peaks' with your own peaks"
+            )
+        median = np.median(all_periods[~missing])
+        at = joined["positions"].astype(np.int64)[fallback_beats]
+        lengths = segment_lengths(at, np.full(fallback_beats.size, median), window, period_factor=scheme.period_factor,
+                                  pre=pre)
+        sink.trim(fallback_beats, np.maximum(lengths, 0))
+        periods[fallback_beats] = median
+    return dict(
+        r_peaks=joined["r_peaks"].astype(np.int64),
+        windows=joined["positions"].astype(np.int64) // window,
+        periods_s=periods / rate,
+        fs=float(fs),
+        fs_out=float(rate),
+        n_windows=int(all_periods.size),
+        n_fallback_windows=n_fallback,
+    )

@@ -1,0 +1,137 @@
+"""The scheme over a whole signal or in chunks: the same beats, array for array; one check of what is given.
+
+Protocol: "exactly" means every array of the result is equal (``np.array_equal``), not close.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ecgseg
+
+from .synthetic import assert_same_beats, spikes, synthetic_ecg
+
+
+@pytest.mark.parametrize("fs", [360, 257, 1000, 100])
+@pytest.mark.parametrize("chunk_s", [10, 25, 600])
+def test_chunked_equals_whole_on_synthetic_signals(fs, chunk_s):
+    # 187.3 s: a short last window; 25 s is not a multiple of the 10 s window (rounded down to 20 s).
+    signal, _ = synthetic_ecg(fs, 187.3, seed=fs)
+    whole = ecgseg.segment(signal, fs)
+    assert whole.n_fallback_windows > 0  # the record-median fallback is exercised
+    chunked = ecgseg.segment(signal, fs, chunk_s=chunk_s)
+    assert_same_beats(chunked, whole)
+
+
+@pytest.mark.parametrize("chunk_s", [10, 20, 600])
+def test_chunked_equals_whole_with_the_refractory_guard_across_chunk_edges(chunk_s):
+    # Every window: a reference spike mid-window, two close candidates at 3 s, and a close pair straddling
+    # its end edge, the later one higher (a kept peak replaced across the edge) or lower (dropped), alternately.
+    n_windows = 18
+    times, heights = [], []
+    for w in range(n_windows):
+        start = 10.0 * w
+        times += [start + 5.0, start + 3.0, start + 3.1]
+        heights += [2.3, 2.15, 2.25]
+        if w < n_windows - 1:
+            times += [start + 9.92, start + 10.06]
+            heights += [2.2, 2.5] if w % 2 == 0 else [2.5, 2.2]
+    signal = spikes(360, 10.0 * n_windows + 4.3, times, heights)
+    whole = ecgseg.segment(signal, 360, refractory_s=0.2)
+    plain = ecgseg.segment(signal, 360)
+    dropped = np.setdiff1d(plain.r_peaks, whole.r_peaks)
+    replaced_across = [p for p in dropped if np.any((whole.r_peaks > p) & (whole.r_peaks - p < 0.2 * 360) & (whole.r_peaks // 3600 > p // 3600))]
+    assert len(replaced_across) >= 8  # kept peaks replaced by higher ones in the next window
+    chunked = ecgseg.segment(signal, 360, refractory_s=0.2, chunk_s=chunk_s)
+    assert_same_beats(chunked, whole)
+
+
+@pytest.mark.parametrize("chunk_s", [10, 25])
+def test_chunked_equals_whole_with_pre_r_context(chunk_s):
+    signal, _ = synthetic_ecg(360, 95.3, seed=5)
+    whole = ecgseg.segment(signal, 360, pre_r_s=0.25)
+    assert whole.n_fallback_windows > 0 and whole.pre_r_s == 0.25
+    chunked = ecgseg.segment(signal, 360, pre_r_s=0.25, chunk_s=chunk_s)
+    assert_same_beats(chunked, whole)
+
+
+def test_chunked_equals_whole_with_given_peaks_and_period_from_them():
+    signal, r_samples = synthetic_ecg(360, 95.3, seed=3)
+    for period in ("rule", "peaks"):
+        whole = ecgseg.segment(signal, 360, peaks=r_samples, period=period)
+        chunked = ecgseg.segment(signal, 360, peaks=r_samples, period=period, chunk_s=30)
+        assert_same_beats(chunked, whole)
+
+
+def test_chunked_refuses_what_is_not_window_local_and_reports_bad_input():
+    signal, _ = synthetic_ecg(360, 60, seed=1)
+    with pytest.raises(ValueError, match="refractory_s=11 is longer than a 10 s window"):
+        ecgseg.segment(signal, 360, refractory_s=11, chunk_s=600)
+    with pytest.raises(ValueError, match="peaks='hamilton' cannot run in chunks"):
+        ecgseg.segment(signal, 360, peaks="hamilton", chunk_s=600)
+    with pytest.raises(ValueError, match="unknown peaks 'pantompkins'"):
+        ecgseg.segment(signal, 360, peaks="pantompkins", chunk_s=600)
+    with pytest.raises(ValueError, match="at least one 10 s window"):
+        ecgseg.segment(signal[:3000], 360, chunk_s=600)
+    holed = signal.copy()
+    holed[15_000] = np.nan
+    with pytest.raises(ValueError, match=r"1 NaN or infinite samples in \d+\.\.\d+"):
+        ecgseg.segment(holed, 360, chunk_s=20)
+    with pytest.raises(ValueError, match="is flat"):
+        ecgseg.segment(np.ones(36_000), 360, chunk_s=600)
+
+
+@pytest.mark.parametrize("bad, message", [
+    (np.array([100.0, 900.0]), r"peaks must be a 1-D array of integer sample indices, got float64 \(2,\)"),
+    (np.array([[100, 900]]), r"peaks must be a 1-D array of integer sample indices, got int64 \(1, 2\)"),
+    (np.array([-1, 900]), r"peaks must lie in \[0, 21600\), got -1\.\.900"),
+])
+def test_given_peaks_are_checked_once_the_same_way_whole_and_in_chunks(bad, message):
+    """The one intended change of the structure work: chunked used to truncate float peaks silently."""
+    signal, _ = synthetic_ecg(360, 60, seed=2)
+    for chunk_s in (None, 20):
+        with pytest.raises(ValueError, match=message):
+            ecgseg.segment(signal, 360, peaks=bad, chunk_s=chunk_s)
+
+
+def test_the_schemes_keywords_are_checked_before_any_work_whole_and_in_chunks():
+    signal, _ = synthetic_ecg(360, 60, seed=2)
+    for chunk_s in (None, 20):
+        with pytest.raises(ValueError, match="period must be 'rule' or 'peaks', got 'beats'"):
+            ecgseg.segment(signal, 360, period="beats", chunk_s=chunk_s)
+        with pytest.raises(ValueError, match="pre_r_s must be >= 0 seconds, got -0.1"):
+            ecgseg.segment(signal, 360, pre_r_s=-0.1, chunk_s=chunk_s)
+        with pytest.raises(ValueError, match="signal has dtype int64, expected float in physical units"):
+            ecgseg.segment(np.zeros(36_000, np.int64), 360, chunk_s=chunk_s)
+    with pytest.raises(ValueError, match="chunk_s must be a positive number of seconds, got 0"):
+        ecgseg.segment(signal, 360, chunk_s=0)
+
+
+def test_a_signal_on_disk_is_read_a_chunk_at_a_time(tmp_path):
+    signal, _ = synthetic_ecg(360, 95.3, seed=4)
+    np.save(tmp_path / "x.npy", signal)
+    on_disk = np.load(tmp_path / "x.npy", mmap_mode="r")  # a numpy.memmap: slices are read on demand
+    reads = []
+
+    class Logged:  # any 1-D object that slices will do; this one notes what is read
+        shape, dtype = on_disk.shape, on_disk.dtype
+
+        def __getitem__(self, index):
+            reads.append((index.start, index.stop))
+            return on_disk[index]
+
+    assert_same_beats(ecgseg.segment(Logged(), 360, chunk_s=20), ecgseg.segment(signal, 360))
+    assert len(reads) == 5 and max(b - a for a, b in reads) < 0.3 * signal.size  # 20 s regions, each with its margin
+
+
+def test_segments_can_stay_in_a_spool_on_disk():
+    from ecgseg.segmentation import Spool
+
+    signal, _ = synthetic_ecg(360, 95.3, seed=5)
+    whole = ecgseg.segment(signal, 360)
+    with Spool() as spool:
+        spooled = ecgseg.segment(signal, 360, chunk_s=20, spool=spool)
+        assert spooled.segments is spool and spool.shape == whole.segments.shape
+        assert np.array_equal(np.concatenate(list(spool.blocks(7))), whole.segments)
+        assert np.array_equal(spool.load(), whole.segments)
