@@ -22,8 +22,8 @@ LAYERS = [
     # the package root imports only _lazy (its public names load lazily), so every module may import it (__version__)
     ["ecgseg", "ecgseg._kernels", "ecgseg._detector_kernels", "ecgseg._lazy", "ecgseg.aami", "ecgseg.scheme",
      "ecgseg.atomic"],
-    ["ecgseg.signal", "ecgseg.peaks", "ecgseg.detector", "ecgseg._leads", "ecgseg.fibrillation", "ecgseg.rhythm",
-     "ecgseg.morphology"],
+    ["ecgseg.signal", "ecgseg.peaks", "ecgseg.detector", "ecgseg._leads", "ecgseg.fibrillation", "ecgseg.quality",
+     "ecgseg.rhythm", "ecgseg.morphology"],
     ["ecgseg.beats", "ecgseg.segmentation", "ecgseg.context"],
     ["ecgseg.records", "ecgseg.labels", "ecgseg.beatfile", "ecgseg.evaluate",
      "ecgseg.fetch", "ecgseg._transfer", "ecgseg._http", "ecgseg._layout"],
