@@ -306,3 +306,20 @@ def test_rescale_indices_takes_whole_numbers_only():
     assert rescale_indices(np.array([720.0, 36.0]), 360, 125).tolist() == [250, 12]
     with pytest.raises(ValueError, match="indices must be whole sample numbers, got float64 values such as 1.5"):
         rescale_indices([1.5, 2.0], 360, 125)
+
+
+def test_segmenting_a_record_imports_neither_scipy_signal_nor_torch(data_dir, tmp_path):
+    # Start-up: scipy.signal (with scipy.stats) took most of a second to import; resampling no longer needs it.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from ecgseg.cli import cli; "
+        f"cli(['segment', 'record', '100', '--data-dir', {str(data_dir)!r}, '-o', {str(tmp_path / 'b.npy')!r}, '-q'], "
+        "standalone_mode=False); "
+        "print(sorted({'scipy.signal', 'scipy.stats', 'torch', 'matplotlib'} & set(sys.modules)))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+    assert np.load(tmp_path / "b.npy").shape == (1073, 187)
