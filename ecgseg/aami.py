@@ -29,8 +29,9 @@ INTER_CLASSES = ("N", "S", "V", "F")
 #: A cut beat and a reference beat match within this many seconds (EC57's 150 ms).
 TOLERANCE_S = 0.15
 
-#: Evaluation protocols: inter-patient (train DS1, test DS2) and intra-patient (a seeded random split of beats).
-PROTOCOLS = ("inter", "intra")
+#: Evaluation protocols (see ecgseg.protocols): inter-patient (train DS1, test DS2), patient (whole patients held
+#: out, any database), intra-patient (a seeded random split of beats: optimistic), all (every labelled beat).
+PROTOCOLS = ("inter", "patient", "intra", "all")
 
-#: The intra-patient protocol's share of beats held out for testing.
+#: The share held out for testing: of the patients (patient protocol) or of the beats (intra).
 TEST_FRACTION = 0.2

@@ -8,6 +8,14 @@ adding one :class:`Key` there. Per-record scalars (``fs``, ``fs_out``, ``pre_r_s
 
 Writing computes everything first and then replaces the target in one step (:mod:`ecgseg.atomic`), so a
 failure never leaves a half-written file. Reading never unpickles.
+
+A ``.csv`` is the layout of the published "heartbeat" dataset built with this scheme (Kachuee et al. 2018;
+``mitbih_train.csv``, ``ptbdb_normal.csv``, ...): no header, one beat per row, its values (187 in the paper's
+scheme) then its class as a float. Written from a beat file, the class is the ``labels`` AAMI index (0-4 = N S V F
+Q, -1 for a beat with no reference label). Read, the class column becomes ``class_index``: an index into the classes
+of the model or task the file is used with, since a CSV names no classes (the heartbeat files: 0-4 = N S V F Q in
+the mitbih files, 0/1 = normal/abnormal in the ptbdb ones). A CSV has no record column: protocols that hold out
+patients cannot be followed on it.
 """
 
 from __future__ import annotations
@@ -24,7 +32,8 @@ import numpy as np
 from .atomic import atomic_file
 from .rhythm import RR_FEATURES, rr_features
 
-__all__ = ["Key", "KEYS", "beat_arrays", "key_array", "concatenate", "scalar", "save_beats", "save_npy_bytes", "load_beats"]
+__all__ = ["Key", "KEYS", "CSV_CLASS", "beat_arrays", "key_array", "concatenate", "scalar", "save_beats",
+           "save_npy_bytes", "load_beats"]
 
 
 @dataclass(frozen=True)
@@ -93,6 +102,10 @@ KEYS: tuple[Key, ...] = (
 )
 
 _BY_NAME = {key.name: key for key in KEYS}
+
+#: The key a CSV's class column is read into: a class index of no named classes (see the module).
+CSV_CLASS = "class_index"
+_FORMATS = (".npz", ".npy", ".csv")
 
 
 def beat_arrays(beats, record: str) -> dict[str, np.ndarray]:
@@ -201,7 +214,8 @@ def _write_npy(handle, value) -> None:
 
 
 def save_beats(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
-    """Save beat arrays atomically: ``.npz`` keeps every key, ``.npy`` only ``segments``.
+    """Save beat arrays atomically: ``.npz`` keeps every key, ``.npy`` only ``segments``, ``.csv`` the heartbeat
+    layout (each beat's values, then its class: ``labels``, else ``class_index``, else -1).
 
     An array may also be rows spooled on disk (anything with ``shape``, ``dtype`` and ``blocks()``, as
     :func:`ecgseg.pipeline.write_record` passes them): those are copied block by block, never loaded whole.
@@ -216,9 +230,13 @@ def save_beats(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
     (2, 187)
     """
     suffix = Path(path).suffix
-    if suffix not in (".npz", ".npy"):
-        raise ValueError(f"cannot tell the format of {path}: name it .npy (segments only) or .npz (segments and labels)")
+    if suffix not in _FORMATS:
+        raise ValueError(f"cannot tell the format of {path}: name it .npy (segments only), .npz (segments and labels) "
+                         "or .csv (the heartbeat dataset's layout: each beat's values, then its class)")
     with atomic_file(path) as handle:
+        if suffix == ".csv":
+            _write_csv(handle, arrays)
+            return
         if suffix == ".npy":
             _write_npy(handle, arrays["segments"])
             return
@@ -229,14 +247,16 @@ def save_beats(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
 
 
 def load_beats(source) -> dict[str, np.ndarray]:
-    """Read a ``.npy`` or ``.npz`` beat file (a path, or bytes / a binary stream such as stdin).
+    """Read a ``.npy``, ``.npz`` or heartbeat ``.csv`` beat file (a path, or bytes / a binary stream such as stdin).
 
-    Returns a dict with at least ``segments``; a ``.npy`` gives only that key.
+    Returns a dict with at least ``segments``; a ``.npy`` gives only that key, a ``.csv`` also ``class_index``.
+    Bytes or a stream are read as a CSV unless they start as a numpy file does.
 
     Raises
     ------
     ValueError
-        Not a numpy file, pickled (object) arrays, or no ``segments`` in a ``.npz``.
+        Not a numpy file or heartbeat CSV, pickled (object) arrays, or no ``segments`` in a ``.npz``; for a CSV the
+        first bad row (and cell), rows of different lengths, or a class that is not an index (-1 for none).
     FileNotFoundError
         Missing path.
     """
@@ -245,6 +265,19 @@ def load_beats(source) -> dict[str, np.ndarray]:
         source = io.BytesIO(source)
     elif hasattr(source, "read") and not (hasattr(source, "seekable") and source.seekable()):
         source = io.BytesIO(source.read())  # np.load needs to seek; a pipe has .seek but cannot
+    if isinstance(source, (str, os.PathLike)) and Path(source).suffix == ".csv":
+        if not Path(source).is_file():
+            raise FileNotFoundError(f"beat file {name} does not exist")
+        return _read_csv(Path(source).read_bytes(), name)
+    if hasattr(source, "read"):
+        start = source.read(512)
+        source.seek(0)
+        if not start:
+            raise ValueError(f"{name} is empty, not a .npy/.npz beat file or a heartbeat CSV")
+        if not start.startswith((b"\x93NUMPY", b"PK")):
+            if not _is_text(start):
+                raise ValueError(f"{name} is not a .npy/.npz beat file or a heartbeat CSV (binary data of another kind)")
+            return _read_csv(source.read(), name)
     try:
         loaded = np.load(source, allow_pickle=False)
     except FileNotFoundError:
@@ -265,3 +298,87 @@ def load_beats(source) -> dict[str, np.ndarray]:
     if "segments" not in arrays:
         raise ValueError(f"{name} has no 'segments' array (it has {', '.join(arrays) or 'nothing'}); write it with `ecgseg segment`")
     return arrays
+
+
+# --- the heartbeat dataset's CSV layout ---
+
+_CSV_HELP = "the heartbeat CSV layout is one beat per row, its values (187 in the paper's scheme) then its class, no header"
+
+
+def _write_csv(handle, arrays: dict) -> None:
+    """Rows of ``%.9g`` values (float32 exactly) then the class as a float, as the heartbeat files write it."""
+    segments = arrays["segments"]
+    n = segments.shape[0]
+    classes = arrays.get("labels", arrays.get(CSV_CLASS))
+    classes = np.full(n, -1.0) if classes is None else np.asarray(classes, dtype=np.float64)
+    text = io.TextIOWrapper(handle, encoding="ascii", newline="\n")
+    fmt = ",".join(["%.9g"] * segments.shape[1] + ["%.1f"])
+    start = 0
+    for block in _row_blocks(segments):
+        rows = np.ascontiguousarray(block, dtype=np.float32).astype(np.float64)
+        np.savetxt(text, np.column_stack([rows, classes[start : start + len(rows)]]), fmt=fmt, delimiter=",")
+        start += len(rows)
+    text.flush()
+    text.detach()  # the atomic writer closes the binary handle
+
+
+def _row_blocks(value, rows: int = 8192):
+    if hasattr(value, "blocks") and not isinstance(value, np.ndarray):
+        yield from value.blocks()
+        return
+    for start in range(0, value.shape[0], rows):
+        yield value[start : start + rows]
+
+
+def _is_text(start: bytes, sample: int = 512) -> bool:
+    """Whether the first ``sample`` bytes of a stream are text (a CSV) rather than binary."""
+    if b"\x00" in start:
+        return False
+    try:
+        start.decode("utf-8")
+    except UnicodeDecodeError as error:  # a character cut at the end of a full sample is still text
+        return len(start) == sample and error.start > sample - 4
+    return True
+
+
+def _read_csv(data: bytes, name: str) -> dict[str, np.ndarray]:
+    """``segments`` (float32) and ``class_index`` (int64, -1 none) of a heartbeat CSV, or one line on what is wrong."""
+    import pandas as pd  # its C parser reads these files about 3x faster than numpy.loadtxt (measured here)
+
+    if not data.strip():
+        raise ValueError(f"{name} holds no beats (an empty file); {_CSV_HELP}")
+    try:
+        table = pd.read_csv(io.BytesIO(data), header=None, dtype=np.float64, na_filter=False, engine="c").to_numpy()
+    except (ValueError, pd.errors.ParserError):
+        raise ValueError(f"{name}: {_csv_problem(data)}; {_CSV_HELP}") from None
+    if table.shape[1] < 2:
+        raise ValueError(f"{name} has {table.shape[1]} column; {_CSV_HELP}")
+    classes = table[:, -1]
+    bad = np.flatnonzero(~np.isfinite(classes) | (classes != np.round(classes)) | (classes < -1))
+    if bad.size:
+        raise ValueError(f"{name} row {bad[0] + 1}: the class is {classes[bad[0]]:g}, not a class index (0, 1, ...; "
+                         f"-1 for none); {_CSV_HELP}")
+    return {"segments": np.ascontiguousarray(table[:, :-1], dtype=np.float32), CSV_CLASS: classes.astype(np.int64)}
+
+
+def _csv_problem(data: bytes) -> str:
+    """The first row of a CSV that does not parse, in words (row and column numbers from 1)."""
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    width = None
+    for row, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        cells = line.split(",")
+        if width is not None and len(cells) != width:
+            return f"row {row} has {len(cells)} columns, the rows before it {width}"
+        width = width or len(cells)
+        for column, cell in enumerate(cells, start=1):
+            try:
+                if float(cell) != float(cell):  # "nan": numbers only, missing values have no place in a beat
+                    raise ValueError
+            except ValueError:
+                word = cell.strip()[:1].isalpha() and cell.strip().lower() != "nan"
+                header = " (a header row? the layout has none)" if row == 1 and word else ""
+                return f"row {row}, column {column} is {cell.strip()[:20]!r}, not a number{header}"
+    return "it is not comma-separated numbers"
+

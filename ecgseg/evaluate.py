@@ -1,4 +1,6 @@
-"""Scores: R-peak detection against reference beats, beat-class reports, and the evaluation protocols."""
+"""Scores: R-peak detection against reference beats, beat-class reports (any classes; Se, Sp, +P, F1 and AUC for
+two), per record and in total. Which beats are scored is :mod:`ecgseg.protocols` (its names are importable here too).
+"""
 
 from __future__ import annotations
 
@@ -6,15 +8,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .aami import AAMI_CLASSES, INTER_CLASSES, TEST_FRACTION, TOLERANCE_S
+from .aami import AAMI_CLASSES, INTER_CLASSES, TOLERANCE_S
 from .labels import match_peaks
+from .protocols import DS1, DS2, PACED, protocol_split  # noqa: F401  (where the protocols were first defined)
 
-__all__ = ["DS1", "DS2", "PACED", "DetectionScores", "detection_scores", "ClassReport", "class_report", "protocol_split"]
-
-#: de Chazal et al. (2004) inter-patient split of MIT-BIH: train on DS1, test on DS2 (paced records excluded).
-DS1 = ("101 106 108 109 112 114 115 116 118 119 122 124 201 203 205 207 208 209 215 220 223 230").split()
-DS2 = ("100 103 105 111 113 117 121 123 200 202 210 212 213 214 219 221 222 228 231 232 233 234").split()
-PACED = ("102", "104", "107", "217")
+__all__ = ["DS1", "DS2", "PACED", "DetectionScores", "detection_scores", "ClassReport", "class_report", "roc_auc",
+           "record_reports", "format_records", "protocol_split"]
 
 
 @dataclass(frozen=True)
@@ -58,16 +57,31 @@ def detection_scores(detected, reference, fs: float, tolerance_s: float = TOLERA
     return DetectionScores(tp=tp, fp=int(detected.size - tp), fn=int(reference.size - tp))
 
 
-# --- beat-class reports and the two evaluation protocols (numpy only: no torch here) ---
-
+# --- beat-class reports (numpy only: no torch here) ---
 
 
 @dataclass(frozen=True)
 class ClassReport:
-    """Confusion matrix (rows = true class, columns = predicted, order N S V F Q) and the scores derived from it."""
+    """Confusion matrix (rows = true class, columns = predicted, in ``class_names`` order: N S V F Q for the AAMI
+    classes) and the scores derived from it. ``auc``: the area under the ROC curve of a two-class task (the second
+    class positive), when the probabilities were given."""
 
     confusion: np.ndarray
     class_names: tuple = AAMI_CLASSES
+    auc: float | None = None
+
+    @property
+    def is_aami(self) -> bool:
+        return tuple(self.class_names) == AAMI_CLASSES
+
+    @property
+    def binary(self) -> dict | None:
+        """For two classes: the second (the task's finding, e.g. myocardial infarction) as positive: Se, Sp, +P, F1,
+        AUC; None otherwise."""
+        if len(self.class_names) != 2:
+            return None
+        return {"positive": self.class_names[1], "se": self.se[1], "sp": self.se[0], "ppv": self.ppv[1],
+                "f1": self.f1[1], "auc": np.nan if self.auc is None else self.auc}
 
     @property
     def support(self) -> np.ndarray:
@@ -115,36 +129,57 @@ class ClassReport:
         def number(x):
             return None if np.isnan(x) else round(float(x), 4)
 
-        return {
+        scores = {
             **extra,
             "n_beats": int(self.confusion.sum()),
             "accuracy": round(self.accuracy, 4),
             "macro_f1": round(self.macro_f1(), 4),
-            "macro_f1_nsvf": round(self.macro_f1(INTER_CLASSES), 4),
-            "per_class": {
-                name: {"se": number(se), "ppv": number(ppv), "f1": number(f1), "support": int(n)}
-                for name, se, ppv, f1, n in zip(self.class_names, self.se, self.ppv, self.f1, self.support)
-            },
-            "confusion": self.confusion.tolist(),
         }
+        if self.is_aami:
+            scores["macro_f1_nsvf"] = round(self.macro_f1(INTER_CLASSES), 4)
+        if self.binary is not None:
+            scores["binary"] = {k: (v if isinstance(v, str) else number(v)) for k, v in self.binary.items()}
+        scores["class_names"] = list(self.class_names)
+        scores["per_class"] = {
+            name: {"se": number(se), "ppv": number(ppv), "f1": number(f1), "support": int(n)}
+            for name, se, ppv, f1, n in zip(self.class_names, self.se, self.ppv, self.f1, self.support)
+        }
+        scores["confusion"] = self.confusion.tolist()
+        return scores
 
     def format_table(self) -> str:
         """Per-class scores and the confusion matrix as aligned text."""
-        lines = [f"{'class':<6}{'Se':>8}{'+P':>8}{'F1':>8}{'support':>9}   " + "".join(f"{n:>7}" for n in self.class_names)]
+        width = max(6, *(len(n) + 1 for n in self.class_names))
+        column = max(7, *(len(n) + 1 for n in self.class_names))
+        lines = [f"{'class':<{width}}{'Se':>8}{'+P':>8}{'F1':>8}{'support':>9}   "
+                 + "".join(f"{n:>{column}}" for n in self.class_names)]
         for i, name in enumerate(self.class_names):
             scores = "".join("       -" if np.isnan(v) else f"{v:8.3f}" for v in (self.se[i], self.ppv[i], self.f1[i]))
-            counts = "".join(f"{c:7d}" for c in self.confusion[i])
-            lines.append(f"{name:<6}{scores}{self.support[i]:9d}   {counts}")
-        lines.append(
-            f"accuracy {self.accuracy:.4f}   macro-F1 {self.macro_f1():.4f}   "
-            f"macro-F1 (N,S,V,F) {self.macro_f1(INTER_CLASSES):.4f}   beats {int(self.confusion.sum())}"
-        )
+            counts = "".join(f"{c:{column}d}" for c in self.confusion[i])
+            lines.append(f"{name:<{width}}{scores}{self.support[i]:9d}   {counts}")
+        nsvf = f"macro-F1 (N,S,V,F) {self.macro_f1(INTER_CLASSES):.4f}   " if self.is_aami else ""
+        lines.append(f"accuracy {self.accuracy:.4f}   macro-F1 {self.macro_f1():.4f}   {nsvf}beats {int(self.confusion.sum())}")
+        if self.binary is not None:
+            b = self.binary
+            lines.append(f"{b['positive']} positive: Se {_num(b['se'])}   Sp {_num(b['sp'])}   +P {_num(b['ppv'])}   "
+                         f"F1 {_num(b['f1'])}   AUC {_num(b['auc'])}")
         lines.append("(rows: true class, columns: predicted)")
         return "\n".join(lines)
 
 
-def class_report(true, predicted, n_classes: int = len(AAMI_CLASSES)) -> ClassReport:
-    """Confusion matrix and per-class Se, +P, F1 of predicted against true class indices (0-4, order N S V F Q).
+def class_report(true, predicted, n_classes: int | None = None, *, class_names=None, probabilities=None) -> ClassReport:
+    """Confusion matrix and per-class Se, +P, F1 of predicted against true class indices.
+
+    Parameters
+    ----------
+    true, predicted : array_like of int, shape (n_beats,)
+        Class indices 0 .. n_classes - 1 (unlabelled beats, -1, dropped before).
+    n_classes : int, optional
+        Default: ``len(class_names)``, else the five AAMI classes.
+    class_names : sequence of str, optional
+        The classes in index order; default the AAMI classes N, S, V, F, Q (the first ``n_classes``).
+    probabilities : array_like, shape (n_beats, 2), optional
+        For a two-class task: the area under the ROC curve of the second class's probability.
 
     Examples
     --------
@@ -153,7 +188,17 @@ def class_report(true, predicted, n_classes: int = len(AAMI_CLASSES)) -> ClassRe
     [[1, 1, 0], [0, 1, 0], [1, 0, 1]]
     >>> round(r.accuracy, 2), r.f1[:3].round(3).tolist()
     (0.6, [0.5, 0.667, 0.667])
+    >>> b = class_report([0, 0, 1, 1], [0, 1, 1, 1], class_names=("healthy", "MI"),
+    ...                  probabilities=[[.9, .1], [.4, .6], [.3, .7], [.2, .8]]).binary
+    >>> b["se"], b["sp"], b["auc"]
+    (np.float64(1.0), np.float64(0.5), 1.0)
     """
+    if class_names is None:
+        class_names = AAMI_CLASSES[: len(AAMI_CLASSES) if n_classes is None else n_classes]
+    class_names = tuple(str(name) for name in class_names)
+    n_classes = len(class_names) if n_classes is None else n_classes
+    if len(class_names) != n_classes:
+        raise ValueError(f"{n_classes} classes but {len(class_names)} class names; give one name per class")
     true = np.asarray(true, dtype=np.int64).ravel()
     predicted = np.asarray(predicted, dtype=np.int64).ravel()
     if true.shape != predicted.shape:
@@ -162,34 +207,74 @@ def class_report(true, predicted, n_classes: int = len(AAMI_CLASSES)) -> ClassRe
         if values.size and (values.min() < 0 or values.max() >= n_classes):
             raise ValueError(f"{name} must be class indices 0..{n_classes - 1}; drop unlabelled beats (-1) first")
     confusion = np.bincount(true * n_classes + predicted, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
-    return ClassReport(confusion=confusion, class_names=AAMI_CLASSES[:n_classes])
+    auc = None
+    if probabilities is not None and n_classes == 2:
+        auc = roc_auc(true == 1, np.asarray(probabilities)[:, 1])
+    return ClassReport(confusion=confusion, class_names=class_names, auc=auc)
 
 
-def protocol_split(records, labels, protocol: str = "inter", *, test_fraction: float = TEST_FRACTION, seed: int = 0):
-    """Train and test beat masks of a protocol, over labelled beats only.
+def roc_auc(positive, score) -> float:
+    """Area under the ROC curve: the chance that a positive beat scores above a negative one (ties count half).
 
-    ``inter`` (de Chazal 2004): train on DS1, test on DS2, paced records out.
-    ``intra``: a seeded random split of all labelled beats, ``test_fraction`` to test.
+    The Mann-Whitney U statistic over the average ranks of the scores; NaN without both classes.
 
     Examples
     --------
-    >>> records = np.array(["101", "100", "102", "100"]); labels = np.array([0, 2, 4, -1])
-    >>> train, test = protocol_split(records, labels, "inter")
-    >>> train.tolist(), test.tolist()
-    ([True, False, False, False], [False, True, False, False])
+    >>> roc_auc([False, False, True, True], [0.1, 0.4, 0.35, 0.8])
+    0.75
+    >>> roc_auc([False, True], [0.5, 0.5])
+    0.5
+    """
+    positive = np.asarray(positive, dtype=bool).ravel()
+    score = np.asarray(score, dtype=np.float64).ravel()
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    _, inverse, counts = np.unique(score, return_inverse=True, return_counts=True)
+    average_rank = np.cumsum(counts) - (counts - 1) / 2  # 1-based ranks, ties sharing their mean rank
+    ranks = average_rank[inverse]
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def record_reports(records, true, predicted, class_names, probabilities=None) -> list[tuple[str, ClassReport]]:
+    """One :class:`ClassReport` per record (in order of first appearance) of the beats given.
+
+    Examples
+    --------
+    >>> rows = record_reports(["a", "a", "b"], [0, 1, 1], [0, 0, 1], ("N", "L"))
+    >>> [(name, round(r.accuracy, 2)) for name, r in rows]
+    [('a', 0.5), ('b', 1.0)]
     """
     records = np.asarray(records).astype(str)
-    labelled = np.asarray(labels) >= 0
-    if protocol == "inter":
-        train = labelled & np.isin(records, DS1)
-        test = labelled & np.isin(records, DS2)
-        if not train.any() or not test.any():
-            raise ValueError("the inter-patient protocol needs DS1 and DS2 records in the beat file; "
-                             "segment the whole database with `ecgseg segment database mitdb --peaks annotations`")
-    elif protocol == "intra":
-        rng = np.random.default_rng(seed)
-        test = labelled & (rng.random(records.size) < test_fraction)
-        train = labelled & ~test
-    else:
-        raise ValueError(f"unknown protocol {protocol!r}; use 'inter' (DS1 -> DS2) or 'intra' (random 80/20 beats)")
-    return train, test
+    true, predicted = np.asarray(true), np.asarray(predicted)
+    names, first = np.unique(records, return_index=True)
+    rows = []
+    for name in names[np.argsort(first)]:
+        mine = records == name
+        proba = None if probabilities is None else np.asarray(probabilities)[mine]
+        rows.append((str(name), class_report(true[mine], predicted[mine], class_names=class_names, probabilities=proba)))
+    return rows
+
+
+def format_records(rows: list[tuple[str, ClassReport]]) -> str:
+    """The per-record table: beats, accuracy, macro-F1, the true classes and the class predicted most often.
+
+    For a two-class task the positive class's Se and the negative's Sp; a record whose beats all have one true
+    class (a record-level label, as PTB's diagnosis) is right when the class predicted most often is that one.
+    """
+    binary = rows and len(rows[0][1].class_names) == 2
+    width = max(8, *(len(name) + 2 for name, _ in rows)) if rows else 8
+    extra = f"{'Se':>7}{'Sp':>7}" if binary else ""
+    lines = [f"{'record':<{width}}{'beats':>7}{'accuracy':>10}{'macro-F1':>10}{extra}   true -> most predicted"]
+    for name, report in rows:
+        names = np.array(report.class_names)
+        true_classes = ",".join(names[report.support > 0].tolist()) or "-"
+        most = names[int(np.argmax(report.confusion.sum(axis=0)))]
+        scores = f"{_num(report.binary['se'], 7)}{_num(report.binary['sp'], 7)}" if binary else ""
+        lines.append(f"{name:<{width}}{int(report.confusion.sum()):7d}{report.accuracy:10.3f}"
+                     f"{_num(report.macro_f1(), 10)}{scores}   {true_classes} -> {most}")
+    return "\n".join(lines)
+
+
+def _num(value, width: int = 0) -> str:
+    return f"{'-':>{width}}" if value is None or np.isnan(value) else f"{value:{width}.3f}"

@@ -125,3 +125,13 @@ def assert_same_beats(chunked, whole):
     for name in BEAT_FIELDS:
         a, b = getattr(chunked, name), getattr(whole, name)
         assert (a is None and b is None) or np.array_equal(a, b), name
+
+
+def new_task_beats(n_per_class: int = 48, seed: int = 0):
+    """A two-class task the arrhythmia classes do not have: a narrow spike late in the beat against a wide bump."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(187)
+    shapes = [np.exp(-((t - 150) ** 2) / 8), np.exp(-((t - 120) ** 2) / 600)]
+    labels = np.repeat(np.arange(2), n_per_class)
+    segments = np.stack([shapes[c] for c in labels]) + rng.normal(0, 0.05, (labels.size, 187))
+    return segments.astype(np.float32), labels

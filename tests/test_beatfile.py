@@ -96,8 +96,10 @@ def test_load_beats_refuses_pickles_and_other_files(tmp_path):
     np.save(pickled, np.array([{"a": 1}], dtype=object), allow_pickle=True)
     with pytest.raises(ValueError, match=r"holds pickled \(object\) arrays, which are never loaded"):
         load_beats(pickled)
-    with pytest.raises(ValueError, match="is not a .npy/.npz beat file"):
+    with pytest.raises(ValueError, match=r"^<stdin> is empty, not a .npy/.npz beat file or a heartbeat CSV$"):
         load_beats(b"")
+    with pytest.raises(ValueError, match=r"^<stdin> is not a .npy/.npz beat file"):
+        load_beats(b"\x00\x01binary\xff")
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_beats(tmp_path / "missing.npz")
     np.savez(tmp_path / "x.npz", labels=np.zeros(3))

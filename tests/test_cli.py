@@ -116,9 +116,9 @@ def test_failure_keeps_an_existing_output_file(broken_data, tmp_path):
 
 
 def test_unknown_output_format(data_dir, tmp_path):
-    result = CliRunner().invoke(cli, ["segment", "record", "100", "--data-dir", str(data_dir), "-o", str(tmp_path / "b.csv")])
-    assert result.exit_code == 1 and "name it .npy (segments only) or .npz" in result.output
-    assert not (tmp_path / "b.csv").exists()
+    result = CliRunner().invoke(cli, ["segment", "record", "100", "--data-dir", str(data_dir), "-o", str(tmp_path / "b.txt")])
+    assert result.exit_code == 1 and "name it .npy (segments only), .npz (segments and labels) or .csv" in result.output
+    assert not (tmp_path / "b.txt").exists()
 
 
 def test_segment_database_in_parallel_keeps_the_others_when_one_fails(data_dir, tmp_path):

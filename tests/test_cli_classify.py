@@ -69,14 +69,19 @@ def test_cli_classify_bad_beats(tmp_path, array, message):
     assert re.match(message, result.stderr.strip().splitlines()[-1])
 
 
-def test_cli_classify_wrong_class_count_model(tmp_path):
+def test_classify_names_the_classes_of_the_model(tmp_path):
     model = tmp_path / "three.pt"
-    net = KachueeNet(ModelConfig(n_classes=3))
-    save_checkpoint(model, net)  # class_names is then N S V
+    net = KachueeNet(ModelConfig(n_classes=3, class_names=("normal", "LBBB", "RBBB")))
+    save_checkpoint(model, net)
     beats = tmp_path / "beats.npy"
     np.save(beats, np.zeros((2, 187), np.float32))
-    result = CliRunner().invoke(cli, ["classify", str(beats), "--model", str(model)])
-    assert result.exit_code == 1 and "classifies into 3 classes" in result.stderr and result.stdout == ""
+    code, out, err = _run(["classify", str(beats), "--model", str(model)])
+    assert code == 0, err
+    rows = out.decode().splitlines()
+    assert rows[0] == "beat\tclass\tprobability" and rows[1].split("\t")[1] in ("normal", "LBBB", "RBBB")
+    assert re.search(r"2 beats: normal \d \(.*%\), LBBB \d \(.*%\), RBBB \d \(.*%\)", err)
+    code, out, _ = _run(["classify", str(beats), "--model", str(model), "--format", "npy", "-q"])
+    assert np.load(io.BytesIO(out)).shape == (2, 3)
 
 
 def test_classify_routes_npz_with_rr_to_the_context_model(beat_files_100):

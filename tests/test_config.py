@@ -28,7 +28,7 @@ def test_config_and_the_command_line_import_neither_torch_nor_numpy():
 
 
 def test_the_command_line_offers_the_configs_choices_and_defaults():
-    from ecgseg.cli.classify import train_command
+    from ecgseg.cli.train import train_command
 
     options = {p.name: p for p in train_command.params}
     defaults = TrainConfig()

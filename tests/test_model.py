@@ -85,12 +85,19 @@ def test_checkpoint_round_trip_rebuilds_arch_inputs_and_context_scaling(tmp_path
         assert torch.allclose(net(x, r), result.model.eval()(x, r), atol=1e-6)
 
 
-def test_checkpoint_with_wrong_class_count_is_refused(tmp_path):
+def test_checkpoint_keeps_its_own_class_names_and_refuses_names_that_do_not_fit(tmp_path):
     path = tmp_path / "three.pt"
-    net = KachueeNet(ModelConfig(n_classes=3))
-    torch.save({"config": {**vars(net.config)}, "state_dict": net.state_dict(), "class_names": ["N", "S", "V"]}, path)
-    with pytest.raises(ValueError, match="3 classes .* not the 5 AAMI classes"):
+    net = KachueeNet(ModelConfig(n_classes=3, class_names=("normal", "LBBB", "RBBB")))
+    save_checkpoint(path, net)
+    model, checkpoint = load_checkpoint(path)
+    assert checkpoint["class_names"] == ["normal", "LBBB", "RBBB"] and model.config.class_names == ("normal", "LBBB", "RBBB")
+    config = {**vars(net.config), "class_names": ("N", "S")}
+    torch.save({"config": config, "state_dict": net.state_dict(), "class_names": ["N", "S"]}, path)
+    with pytest.raises(ValueError, match=r"three.pt is not a consistent ecgseg classifier checkpoint \(3 classes but 2 class names"):
         load_checkpoint(path)
+    legacy = {k: v for k, v in vars(net.config).items() if k != "class_names"}  # written before transfer tasks
+    torch.save({"config": {**legacy, "n_classes": 3}, "state_dict": net.state_dict(), "class_names": ["N", "S", "V"]}, path)
+    assert load_checkpoint(path)[0].config.class_names == ("N", "S", "V")
 
 
 def test_pickled_object_in_a_model_file_is_refused(tmp_path):

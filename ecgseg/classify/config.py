@@ -76,7 +76,8 @@ class ModelConfig:
     template (:func:`ecgseg.morphology.beat_templates`), 1 for the beat alone. ``context`` names where the
     ``n_extra`` features come from: ``"rr"`` the ``rr`` array of a beat file (:func:`ecgseg.rhythm.rr_features`),
     ``"beat"`` :func:`ecgseg.context.beat_context` computed from the file's R-peaks and segments. The remaining
-    fields size the Kachuee network; the others have fixed seed sizes."""
+    fields size the Kachuee network; the others have fixed seed sizes. ``class_names`` names the ``n_classes`` outputs in
+order: a transfer task's own classes, by default the AAMI classes (the arrhythmia models)."""
 
     input_length: int = SCHEME.length  # the scheme's beat length
     n_classes: int = 5
@@ -91,6 +92,15 @@ class ModelConfig:
     pre_r_s: float = 0.0
     in_channels: int = 1
     context: str = "rr"
+    class_names: tuple[str, ...] | None = None
+
+    def __post_init__(self):
+        if self.class_names is None:  # the AAMI classes (N, S, V, F, Q), as many as there are outputs
+            self.class_names = CLASS_NAMES[: self.n_classes] + tuple(map(str, range(len(CLASS_NAMES), self.n_classes)))
+        self.class_names = tuple(str(name) for name in self.class_names)
+        if len(self.class_names) != self.n_classes:
+            raise ValueError(f"{self.n_classes} classes but {len(self.class_names)} class names "
+                             f"({', '.join(self.class_names)}); give one name per class")
 
 
 @dataclass
@@ -106,7 +116,10 @@ class TrainConfig:
     inter-patient protocol (its Q is a handful of beats once the paced records are out), all five for intra-patient,
     where the paced beats are a class like the others. ``recall_floor``: the logit biases may not push any scored
     class's validation recall below this (or below its recall without biases, if that is lower already), so the
-    calibration cannot silence a class; None: no floor."""
+    calibration cannot silence a class; None: no floor. ``init``: a model file (or ``"shipped"``, the shipped
+    waveform-only model) to start from instead of random weights: its layers are copied, its output layer replaced by
+    one for ``model.class_names`` (transfer learning, :mod:`ecgseg.classify.transfer`); ``freeze``: that many of its
+    layers, counted from the input, keep their weights."""
 
     epochs: int = 20
     batch_size: int = 128
@@ -125,6 +138,8 @@ class TrainConfig:
     score_classes: tuple[str, ...] = INTER_CLASSES
     seed: int = 0
     threads: int = 1  # measured here: 2 threads on 2 shared, busy cores trained 8x slower than 1 (spinning OMP threads)
+    init: str | None = None
+    freeze: int = 0
     model: ModelConfig = field(default_factory=ModelConfig)
 
 

@@ -230,7 +230,7 @@ def save_checkpoint(path: str | os.PathLike, model: BeatNet, *, metadata: dict |
         "format": "ecgseg-classifier/1",
         "config": asdict(model.config),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "class_names": list(CLASS_NAMES[: model.config.n_classes]),
+        "class_names": list(model.config.class_names),
         "input_length": model.config.input_length,
         "arch": model.config.arch,
         "inputs": (["segments"] + (["template"] if model.config.in_channels == 2 else [])
@@ -254,7 +254,7 @@ def load_checkpoint(path: str | os.PathLike | None = None) -> tuple[BeatNet, dic
     FileNotFoundError
         No such file.
     ValueError
-        Not an ecgseg classifier checkpoint, or one that does not classify into the five AAMI classes.
+        Not an ecgseg classifier checkpoint, or one whose class names do not match its outputs.
 
     Examples
     --------
@@ -273,13 +273,14 @@ def load_checkpoint(path: str | os.PathLike | None = None) -> tuple[BeatNet, dic
     if not isinstance(checkpoint, dict) or "config" not in checkpoint or "state_dict" not in checkpoint:
         raise ValueError(f"{path} is not an ecgseg classifier checkpoint (no config/state_dict); write one with `ecgseg train`")
     known = {f.name for f in fields(ModelConfig)}
-    config = ModelConfig(**{k: v for k, v in checkpoint["config"].items() if k in known})
-    names = list(checkpoint.get("class_names", []))
-    if config.n_classes != len(CLASS_NAMES) or names != list(CLASS_NAMES):
-        raise ValueError(
-            f"{path} classifies into {config.n_classes} classes {names}, not the 5 AAMI classes {list(CLASS_NAMES)}; "
-            "retrain it with `ecgseg train`"
-        )
+    stored = {k: v for k, v in checkpoint["config"].items() if k in known}
+    # the class names live beside the config in checkpoints written before transfer tasks (always the AAMI five)
+    stored.setdefault("class_names", tuple(checkpoint.get("class_names", CLASS_NAMES[: stored.get("n_classes", 5)])))
+    try:
+        config = ModelConfig(**stored)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{path} is not a consistent ecgseg classifier checkpoint ({error})") from None
+    checkpoint["class_names"] = list(config.class_names)
     model = build_model(config)
     try:
         model.load_state_dict(checkpoint["state_dict"])

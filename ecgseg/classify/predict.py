@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..beatfile import beat_arrays, load_beats, scalar
+from ..beatfile import CSV_CLASS, beat_arrays, load_beats, scalar
 from ..context import CONTEXT_FEATURES, model_inputs
 from ..scheme import DEFAULTS as SCHEME
 from .config import SHIPPED, choose_model, lacks
@@ -175,6 +175,11 @@ class Classifier:
         return self.checkpoint.get("metadata", {})
 
     @property
+    def class_names(self) -> tuple[str, ...]:
+        """The model's classes in output order (N, S, V, F, Q for the shipped models)."""
+        return tuple(self.checkpoint["class_names"])
+
+    @property
     def description(self) -> str:
         """The shipped model's short description, or the model file."""
         return SHIPPED[self.path][0] if self.path in SHIPPED else str(self.path)
@@ -193,6 +198,11 @@ class Classifier:
         if why is not None:
             raise ValueError(f"model {self.path} reads the rhythm of the beats but {name} {why}; pass the .npz "
                              "`ecgseg segment ... -o beats.npz` writes, or a waveform-only model")
+        length, want_length = np.shape(arrays["segments"])[-1], self.net.config.input_length
+        if CSV_CLASS in arrays and length != want_length:
+            raise ValueError(f"{name} has {length + 1} columns, {length} values per beat then the class; model "
+                             f"{self.path.name} reads {want_length} values per beat ({want_length + 1} columns, as "
+                             "the heartbeat CSV files have)")
         want, have = float(self.checkpoint.get("pre_r_s", 0.0)), scalar(arrays, "pre_r_s", name)
         if abs(want - have) > 1e-9:
             raise ValueError(f"model {self.path} was trained on segments starting {want:g} s before the R-peak but "
@@ -258,8 +268,8 @@ def classify_beats(beats, model=None, *, name: str = "beats", batch_size: int = 
 
     Returns
     -------
-    probabilities : numpy.ndarray, shape (n_beats, 5) float32
-        Columns in :data:`~ecgseg.classify.config.CLASS_NAMES` order.
+    probabilities : numpy.ndarray, shape (n_beats, n_classes) float32
+        Columns in ``classifier.class_names`` order (the AAMI classes N, S, V, F, Q for the shipped models).
     classifier : Classifier
         The model used, its checkpoint, and the reason for the choice.
 

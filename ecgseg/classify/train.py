@@ -22,9 +22,11 @@ import torch.nn.functional as F
 
 from ..aami import INTER_CLASSES
 from ..evaluate import class_report
+from ..protocols import patient_folds, patient_of, split_validation
 from .config import BALANCE, CLASS_NAMES, VALIDATION, TrainConfig
 from .model import BeatNet, build_model
 from .predict import check_beats, logits
+from .transfer import hold_frozen
 
 __all__ = ["TrainResult", "train", "split_validation", "patient_folds", "calibrate_bias", "augment"]
 
@@ -38,77 +40,6 @@ class TrainResult:
     metadata: dict
     val_logits: np.ndarray | None = None  # the selected epoch's validation (out-of-fold with ``folds``) logits
     val_labels: np.ndarray | None = None
-
-
-def _class_counts(records, labels):
-    """Record names, beats per record and class (n_records, 5), and the classes a split is scored on: N, S, V, F
-    where present (Q is a handful of beats outside the paced records)."""
-    names, index = np.unique(records, return_inverse=True)
-    counts = np.zeros((names.size, len(CLASS_NAMES)))
-    np.add.at(counts, (index, np.asarray(labels)), 1)
-    present = (counts.sum(axis=0) > 0) & np.isin(np.array(CLASS_NAMES), INTER_CLASSES)
-    return names, counts, present
-
-
-def _split_score(share: np.ndarray) -> float:
-    """A drawn split's score: ``share`` is each class's share of its beats in each part over the fair share; the
-    worst class of the worst part counts, too few and too many alike (1 when every part has its fair share)."""
-    return np.min(np.minimum(share, 1 / np.maximum(share, 1e-9)))
-
-
-def split_validation(records, labels, val_fraction: float = 0.2, seed: int = 0, n_draws: int = 500) -> np.ndarray:
-    """Choose whole records for validation so that each class is represented near ``val_fraction`` of its beats.
-
-    Returns the sorted record names. Random draws of ``round(val_fraction * n_records)`` records (seeded) are
-    scored by their worst class: r = (share of the class's beats drawn) / ``val_fraction``, counted as min(r, 1/r),
-    so too few and too many both count against; the best draw wins. Classes N, S, V, F only (Q is paced beats).
-
-    Examples
-    --------
-    >>> recs = np.repeat(np.array(["a", "b", "c", "d", "e"]), 4); labs = np.tile([0, 0, 1, 2], 5)
-    >>> len(split_validation(recs, labs, 0.4))
-    2
-    """
-    names, counts, present = _class_counts(np.asarray(records).astype(str), labels)
-    if names.size < 2:
-        raise ValueError("a patient-wise validation split needs beats of at least 2 records; use validation='beats'")
-    n_val = int(np.clip(round(val_fraction * names.size), 1, names.size - 1))
-    totals = counts.sum(axis=0)
-    rng = np.random.default_rng(seed)
-    best, best_score = None, -np.inf
-    for _ in range(n_draws):
-        chosen = rng.choice(names.size, n_val, replace=False)
-        score = _split_score(counts[chosen].sum(axis=0)[present] / totals[present] / val_fraction)
-        if score > best_score:
-            best, best_score = chosen, score
-    return sorted(names[best].tolist())
-
-
-def patient_folds(records, labels, k: int = 4, seed: int = 0, n_draws: int = 300) -> list[list[str]]:
-    """Split the records into ``k`` patient-wise folds in which each class has near 1/k of its beats.
-
-    Seeded random assignments (equal numbers of records per fold) are scored as in :func:`split_validation` by the
-    worst class over all folds; the best draw wins. Returns ``k`` sorted lists of record names.
-
-    Examples
-    --------
-    >>> recs = np.repeat(np.array(list("abcdef")), 4); labs = np.tile([0, 0, 1, 2], 6)
-    >>> folds = patient_folds(recs, labs, 3)
-    >>> sorted(sum(folds, [])) == list("abcdef"), [len(f) for f in folds]
-    (True, [2, 2, 2])
-    """
-    names, counts, present = _class_counts(np.asarray(records).astype(str), labels)
-    if not 2 <= k <= names.size:
-        raise ValueError(f"{k} patient-wise folds need at least {k} records, and k >= 2; the beats hold {names.size}")
-    totals = counts.sum(axis=0)
-    rng = np.random.default_rng(seed)
-    best, best_score = None, -np.inf
-    for _ in range(n_draws):
-        fold_of = rng.permutation(names.size) % k
-        score = _split_score(np.stack([counts[fold_of == f].sum(axis=0)[present] for f in range(k)]) / totals[present] * k)
-        if score > best_score:
-            best, best_score = fold_of, score
-    return [sorted(names[best == f].tolist()) for f in range(k)]
 
 
 def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -147,7 +78,7 @@ def _augment(x: torch.Tensor, generator: torch.Generator, channels: int) -> torc
 def _batches(labels: np.ndarray, config: TrainConfig, rng: np.random.Generator):
     """Index batches for one epoch: a shuffle, class-balanced or weighted draws with replacement, or N undersampled."""
     n = labels.size if config.epoch_beats is None else config.epoch_beats
-    counts = np.bincount(labels, minlength=len(CLASS_NAMES))
+    counts = np.bincount(labels, minlength=config.model.n_classes)
     if config.balance == "sampler":
         present = np.flatnonzero(counts)
         by_class = [np.flatnonzero(labels == c) for c in present]
@@ -171,18 +102,19 @@ def _batches(labels: np.ndarray, config: TrainConfig, rng: np.random.Generator):
     return [order[i : i + config.batch_size] for i in range(0, order.size, config.batch_size)]
 
 
-def _class_weights(labels: np.ndarray, balance: str) -> torch.Tensor | None:
+def _class_weights(labels: np.ndarray, balance: str, n_classes: int = len(CLASS_NAMES)) -> torch.Tensor | None:
     if balance != "weighted":
         return None
-    counts = np.bincount(labels, minlength=len(CLASS_NAMES)).astype(float)
+    counts = np.bincount(labels, minlength=n_classes).astype(float)
     # 1/sqrt(share), capped: full inverse frequency over-weights classes with a handful of beats (Q in DS1)
     weights = np.where(counts > 0, 1 / np.sqrt(np.maximum(counts, 1) / counts.sum()), 0.0)
     weights = np.minimum(weights / weights[counts > 0].min(), 20.0)
     return torch.tensor(weights, dtype=torch.float32)
 
 
-def _score(logits: np.ndarray, labels: np.ndarray, bias=0.0, classes=INTER_CLASSES) -> float:
-    return class_report(labels, np.argmax(logits + bias, axis=1)).macro_f1(classes)
+def _score(logits: np.ndarray, labels: np.ndarray, bias=0.0, classes=INTER_CLASSES, class_names=CLASS_NAMES) -> float:
+    report = class_report(labels, np.argmax(logits + bias, axis=1), logits.shape[1], class_names=class_names)
+    return report.macro_f1(classes)
 
 
 def _recalls(logits: np.ndarray, labels: np.ndarray, bias) -> np.ndarray:
@@ -193,8 +125,10 @@ def _recalls(logits: np.ndarray, labels: np.ndarray, bias) -> np.ndarray:
 
 
 def calibrate_bias(logits: np.ndarray, labels: np.ndarray, grid=np.linspace(-4, 4, 33), rounds: int = 3,
-                   classes=INTER_CLASSES, recall_floor: float | None = None) -> np.ndarray:
+                   classes=INTER_CLASSES, recall_floor: float | None = None, class_names=CLASS_NAMES) -> np.ndarray:
     """Per-class logit biases that maximise validation macro-F1 over ``classes``, by coordinate ascent on a grid.
+
+    ``class_names`` names the columns of ``logits`` (the AAMI classes by default), ``classes`` are among them.
 
     N's bias stays 0 (only differences matter); a class absent from ``labels`` keeps 0. With ``recall_floor``, a
     bias that leaves any class of ``classes`` with a validation recall below ``min(recall_floor, its recall
@@ -209,10 +143,10 @@ def calibrate_bias(logits: np.ndarray, labels: np.ndarray, grid=np.linspace(-4, 
     """
     bias = np.zeros(logits.shape[1])
     present = np.bincount(labels, minlength=logits.shape[1]) > 0
-    best = _score(logits, labels, bias, classes)
+    best = _score(logits, labels, bias, classes, class_names)
     floor = None
     if recall_floor is not None:
-        scored = present & np.isin(np.array(CLASS_NAMES[: logits.shape[1]]), classes)
+        scored = present & np.isin(np.array(class_names[: logits.shape[1]]), classes)
         floor = np.where(scored, np.minimum(recall_floor, _recalls(logits, labels, bias)), 0.0)
     for _ in range(rounds):
         improved = False
@@ -224,7 +158,7 @@ def calibrate_bias(logits: np.ndarray, labels: np.ndarray, grid=np.linspace(-4, 
                 trial[c] = value
                 if floor is not None and np.any(_recalls(logits, labels, trial) < floor - 1e-12):
                     continue
-                score = _score(logits, labels, trial, classes)
+                score = _score(logits, labels, trial, classes, class_names)
                 if score > best + 1e-9:
                     best, bias, improved = score, trial, True
         if not improved:
@@ -240,11 +174,16 @@ def train(segments, labels, records=None, config: TrainConfig | None = None,
     ----------
     segments : array (n_beats, input_length) float32
     labels : array (n_beats,) int
-        AAMI class indices 0-4 (N S V F Q); beats labelled -1 are dropped.
+        Class indices into ``config.model.class_names`` (the AAMI classes 0-4, N S V F Q, by default); beats labelled
+        -1 are dropped.
     records : array (n_beats,) str, optional
-        Record (patient) of each beat; needed for ``config.validation`` ``patient`` and ``folds``.
+        Record of each beat; needed for ``config.validation`` ``patient`` and ``folds``, which hold out whole
+        patients (:func:`ecgseg.protocols.patient_of`).
     config : TrainConfig
-        ``config.model`` chooses the architecture; its ``n_extra`` is set from ``rr``.
+        ``config.model`` chooses the architecture and names the classes; its ``n_extra`` is set from ``rr``.
+        ``config.init`` starts from a trained model (transfer learning, :mod:`ecgseg.classify.transfer`),
+        ``config.freeze`` keeps its first stages. ``config.score_classes`` not among the class names (the AAMI
+        defaults on a task of other classes) are replaced by all the classes.
     progress : callable, optional
         Called after each epoch with a dict (epoch, loss, val_macro_f1, seconds, best, and fold with ``folds``).
     rr : array (n_beats, n_features) float32, optional
@@ -279,14 +218,20 @@ def train(segments, labels, records=None, config: TrainConfig | None = None,
     elif config.model.n_extra:
         raise ValueError(f"config.model.n_extra is {config.model.n_extra} but no rr was given; pass rr= or n_extra=0")
     keep = labels >= 0
-    if records is not None:
-        records = np.asarray(records).astype(str)[keep]
+    if records is not None:  # held out by patient: a PTB patient's several records stay on one side
+        records = patient_of(np.asarray(records).astype(str)[keep])
     segments, labels = segments[keep], labels[keep]
     rr = None if rr is None else rr[keep]
     if labels.size == 0 or labels.max() >= config.model.n_classes:
         raise ValueError(f"training labels must be class indices 0..{config.model.n_classes - 1} with at least one beat")
     if config.balance not in BALANCE:
         raise ValueError(f"unknown balance {config.balance!r}; use one of {', '.join(BALANCE)}")
+    if not set(config.score_classes) & set(config.model.class_names):
+        config = replace(config, score_classes=tuple(config.model.class_names))
+    if config.init is not None:
+        from .transfer import initial_model
+
+        initial_model(config.model, config.init, config.freeze)  # refuse a misfit before any epoch, not after
 
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(config.threads)
@@ -300,7 +245,26 @@ def _bias(config: TrainConfig, logits: np.ndarray, labels: np.ndarray) -> np.nda
     """The logit biases tuned on validation predictions, or zeros without calibration."""
     if not config.calibrate:
         return np.zeros(config.model.n_classes)
-    return calibrate_bias(logits, labels, classes=config.score_classes, recall_floor=config.recall_floor)
+    return calibrate_bias(logits, labels, classes=config.score_classes, recall_floor=config.recall_floor,
+                          class_names=config.model.class_names)
+
+
+def _start(config: TrainConfig) -> BeatNet:
+    """A fresh network, or (transfer) one started from ``config.init`` with its first ``config.freeze`` stages frozen."""
+    if config.init is None:
+        return build_model(config.model)
+    from .transfer import initial_model
+
+    return initial_model(config.model, config.init, config.freeze)
+
+
+def _score_of(config: TrainConfig, logits: np.ndarray, labels: np.ndarray, bias=0.0) -> float:
+    return _score(logits, labels, bias, config.score_classes, config.model.class_names)
+
+
+def _scored(config: TrainConfig) -> list[int]:
+    """Indices of the classes a patient-wise split balances: those scored."""
+    return [i for i, name in enumerate(config.model.class_names) if name in config.score_classes]
 
 
 def _take(arrays, mask):
@@ -320,12 +284,13 @@ def _fit(config: TrainConfig, train_set, val_set, progress, *, epochs: int, sele
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     generator = torch.Generator().manual_seed(seed)
-    model = build_model(config.model)
-    if rr_train is not None:
+    model = _start(config)
+    if rr_train is not None and config.init is None:  # a started model keeps the scaling its layers learned with
         model.fit_context(rr_train)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(trainable, lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
-    weights = _class_weights(y_train, config.balance)
+    weights = _class_weights(y_train, config.balance, config.model.n_classes)
     x_t, y_t = torch.from_numpy(x_train), torch.from_numpy(y_train)
     r_t = None if rr_train is None else torch.from_numpy(rr_train)
 
@@ -333,6 +298,7 @@ def _fit(config: TrainConfig, train_set, val_set, progress, *, epochs: int, sele
     for epoch in range(1, epochs + 1):
         started = time.perf_counter()
         model.train()
+        hold_frozen(model)
         total, count = 0.0, 0
         for batch in _batches(y_train, config, rng):
             xb = x_t[batch]
@@ -348,7 +314,7 @@ def _fit(config: TrainConfig, train_set, val_set, progress, *, epochs: int, sele
         score, improved = float("nan"), False
         if y_val.size:
             val_logits.append(logits(model, x_val, rr_val, batch_size=4096))
-            score = _score(val_logits[-1], y_val, classes=config.score_classes)
+            score = _score_of(config, val_logits[-1], y_val)
             improved = score > best_score
         if improved or not select:
             best_score, best_state, since_best = max(score, best_score), copy.deepcopy(model.state_dict()), 0
@@ -373,7 +339,7 @@ def _train(segments, labels, records, rr, config: TrainConfig, progress) -> Trai
     if config.validation == "folds":
         if records is None:
             raise ValueError("validation='folds' needs the record of each beat; pass records= or validation='beats'")
-        folds = patient_folds(records, labels, config.folds, config.seed)
+        folds = patient_folds(records, labels, config.folds, config.seed, scored=_scored(config))
         oof = [np.zeros((labels.size, config.model.n_classes), np.float32) for _ in range(config.epochs)]
         history = []
         for f, fold_records in enumerate(folds):
@@ -383,7 +349,7 @@ def _train(segments, labels, records, rr, config: TrainConfig, progress) -> Trai
             history += fold_history
             for e, epoch_logits in enumerate(fold_logits):
                 oof[e][held] = epoch_logits
-        scores = [_score(o, labels, classes=config.score_classes) for o in oof]
+        scores = [_score_of(config, o, labels) for o in oof]
         best_epoch = int(np.argmax(scores)) + 1
         bias = _bias(config, oof[best_epoch - 1], labels)
         empty = (segments[:0], None if rr is None else rr[:0], labels[:0])
@@ -398,7 +364,7 @@ def _train(segments, labels, records, rr, config: TrainConfig, progress) -> Trai
         if config.validation == "patient":
             if records is None:
                 raise ValueError("validation='patient' needs the record of each beat; pass records= or validation='beats'")
-            val_records = split_validation(records, labels, config.val_fraction, config.seed)
+            val_records = split_validation(records, labels, config.val_fraction, config.seed, scored=_scored(config))
             is_val = np.isin(records, val_records)
         elif config.validation == "beats":
             val_records = []
@@ -419,11 +385,12 @@ def _train(segments, labels, records, rr, config: TrainConfig, progress) -> Trai
         "train_config": {k: v for k, v in asdict(config).items() if k != "model"},
         "n_train_beats": n_train,
         "n_val_beats": n_val,
-        "train_class_counts": np.bincount(train_labels, minlength=len(CLASS_NAMES)).tolist(),
+        "class_names": list(config.model.class_names),
+        "train_class_counts": np.bincount(train_labels, minlength=config.model.n_classes).tolist(),
         "val_records": val_records,
         "best_epoch": best_epoch,
         "val_macro_f1": round(float(best_score), 4),
-        "val_macro_f1_calibrated": round(_score(val_logits, val_labels, bias, config.score_classes), 4),
+        "val_macro_f1_calibrated": round(_score_of(config, val_logits, val_labels, bias), 4),
         "torch": str(torch.__version__),
         **extra,
     }

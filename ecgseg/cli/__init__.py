@@ -5,7 +5,7 @@ stdout carries data only; summaries and progress go to stderr. Library errors
 Heavy modules are imported inside commands so ``ecgseg --help`` stays fast.
 
 This module holds the ``ecgseg`` group; each command group lives in its own
-module (segment, fetch, classify, plot, report) and shared helpers in _common.
+module (segment, fetch, train, evaluate, classify, plot, report) and shared helpers in _common.
 """
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ import click
 
 from .. import __version__
 from . import classify as _classify
+from . import evaluate as _evaluate
 from . import fetch as _fetch
 from . import plot as _plot
 from . import report as _report
 from . import segment as _segment
+from . import train as _train
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -34,8 +36,8 @@ def cli():
 
 cli.add_command(_segment.segment)
 cli.add_command(_fetch.fetch_command)
-cli.add_command(_classify.train_command)
-cli.add_command(_classify.evaluate_command)
+cli.add_command(_train.train_command)
+cli.add_command(_evaluate.evaluate_command)
 cli.add_command(_classify.classify_command)
 cli.add_command(_plot.plot)
 cli.add_command(_report.report)
