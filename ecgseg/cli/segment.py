@@ -38,7 +38,9 @@ def segment():
 @data_options
 @scheme_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
-              help="Write .npy (segments) or .npz (all keys) here instead of stdout.")
+              help="Write .npy (segments), .npz (all keys) or .csv here instead of stdout. A .csv has the heartbeat "
+              "dataset's layout: no header, one beat per row, its 187 values then its AAMI class index as a float "
+              "(0-4 = N S V F Q, -1 for none).")
 @click.option("--labels", "labels_path", type=click.Path(dir_okay=False),
               help="Also write the labels (int8 .npy) here.")
 @click.option("--chunk-s", type=float, default=None,
@@ -51,9 +53,10 @@ def segment_record_command(record, db, data_dir, channel, peaks, output, labels_
                            **kwargs):
     """Segment one RECORD (a name such as 100, or a path) into beats.
 
-    Writes a (n_beats, 187) float32 .npy to stdout, or to -o FILE (.npy, or .npz
-    with segments, labels, r_peaks, record, fs). Labels: AAMI class index
-    0-4 (N S V F Q) of the reference beat within 150 ms, -1 for none.
+    Writes a (n_beats, 187) float32 .npy to stdout, or to -o FILE (.npy, .npz
+    with segments, labels, r_peaks, record, fs, ..., or .csv: each beat's 187
+    values then its class). Labels: AAMI class index 0-4 (N S V F Q) of the
+    reference beat within 150 ms, -1 for none.
     """
     _refuse_terminal(output)
     params = _scheme_params(kwargs)
@@ -82,7 +85,8 @@ def segment_record_command(record, db, data_dir, channel, peaks, output, labels_
 @segment.command("database")
 @click.argument("database", default="mitdb")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
-              help="One .npz with every record's beats (keys as for `segment record`).")
+              help="One .npz with every record's beats (keys as for `segment record`), or a .csv in the heartbeat "
+              "dataset's layout (187 values, then the AAMI class index; no record column).")
 @click.option("--output-dir", type=click.Path(file_okay=False),
               help="Or: one DIR/<record>.npz per record plus DIR/index.tsv; a rerun skips finished records.")
 @click.option("--data-dir", type=click.Path(file_okay=False), envvar="ECGSEG_DATA",
@@ -101,7 +105,7 @@ def segment_record_command(record, db, data_dir, channel, peaks, output, labels_
 @click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr.")
 def segment_database_command(database, output, output_dir, data_dir, channel, only, jobs, workers, scheduler, chunk_s,
                              no_resume, peaks, quiet, **kwargs):
-    """Segment every record of DATABASE (default mitdb) into one .npz (-o) or a folder (--output-dir).
+    """Segment every record of DATABASE (default mitdb) into one .npz or .csv (-o) or a folder (--output-dir).
 
     Records run in parallel processes, or as tasks on Dask with --workers or
     --scheduler. A record that fails is reported and the others are still
@@ -112,8 +116,9 @@ def segment_database_command(database, output, output_dir, data_dir, channel, on
         raise click.ClickException(
             "give exactly one of -o FILE.npz (all beats in one file) or --output-dir DIR (one file per record)"
         )
-    if output is not None and not output.endswith(".npz"):
-        raise click.ClickException(f"{output}: a database is written as .npz (segments with labels and records)")
+    if output is not None and not output.endswith((".npz", ".csv")):
+        raise click.ClickException(f"{output}: a database is written as .npz (segments with labels and records) "
+                                   "or .csv (the heartbeat dataset's layout)")
     if workers is not None and scheduler is not None:
         raise click.ClickException("give --scheduler or --workers, not both (a scheduler has its own workers)")
     if jobs is not None and (workers is not None or scheduler is not None):
