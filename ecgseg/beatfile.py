@@ -73,6 +73,11 @@ def _labels(beats, record: str) -> np.ndarray:
     return labels.astype(np.int8)
 
 
+def _symbols(beats, record: str) -> np.ndarray:
+    symbols = beats.symbols if beats.symbols is not None else np.full(len(beats), "")
+    return np.asarray(symbols, dtype=f"<U{max(1, max(map(len, symbols), default=1))}")
+
+
 #: Every key of an ``.npz`` beat file, in the order written. A ``.npy`` beat file holds ``segments`` only.
 KEYS: tuple[Key, ...] = (
     Key("segments", "float32", "(n_beats, length)",
@@ -99,6 +104,12 @@ KEYS: tuple[Key, ...] = (
         lambda beats, record: np.float64(beats.pre_r_s), default=0.0),
     Key("peaks", "str", "()", 'how the R-peaks were found: "rule", "annotations", a detector\'s name, "given"',
         lambda beats, record: np.array(beats.peaks), default=""),
+    Key("symbol", "str", "(n_beats,)",
+        'annotation symbol of the reference beat within tolerance_s (N L R e j A a J S V E F / f Q); "" none',
+        _symbols),
+    Key("diagnosis", "str", "()",
+        'the record\'s diagnosis from its header comments (PTB: "Reason for admission"); "" when none is stated',
+        lambda beats, record: np.array(beats.diagnosis), default=""),
 )
 
 _BY_NAME = {key.name: key for key in KEYS}

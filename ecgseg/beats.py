@@ -53,6 +53,11 @@ class Beats:
         How long before the R-peak each segment starts (0: the paper's scheme).
     peaks : str
         How the R-peaks were found: a detector's name, ``"annotations"``, or ``"given"``.
+    symbols : numpy.ndarray, shape (n_beats,) str, optional
+        The annotation symbol of the reference beat each beat matched (MIT-BIH: ``N L R e j A a J S V E F / f Q``),
+        ``""`` for none, when reference annotations were given.
+    diagnosis : str
+        The record's diagnosis from its header (:mod:`ecgseg.diagnosis`; PTB), ``""`` when it states none.
     """
 
     segments: np.ndarray
@@ -67,6 +72,8 @@ class Beats:
     n_missed: int | None = field(default=None)
     pre_r_s: float = 0.0
     peaks: str = "rule"
+    symbols: np.ndarray | None = field(default=None)
+    diagnosis: str = ""
 
     def __len__(self) -> int:
         return self.segments.shape[0]

@@ -7,7 +7,7 @@ import numpy as np
 from .aami import AAMI_CLASSES, SYMBOL_TO_CLASS, TOLERANCE_S
 
 __all__ = ["AAMI_CLASSES", "SYMBOL_TO_CLASS", "aami_classes", "reference_beats", "match_peaks", "label_beats",
-           "missed_beats"]
+           "beat_symbols", "missed_beats"]
 
 
 def aami_classes(symbols) -> np.ndarray:
@@ -125,6 +125,25 @@ def label_beats(r_peaks, ann_samples, ann_symbols, fs: float, tolerance_s: float
     labels = np.where(match >= 0, beat_classes[np.maximum(match, 0)], -1).astype(np.int8)
     n_missed = int(beat_samples.size - np.count_nonzero(match >= 0))
     return labels, n_missed
+
+
+def beat_symbols(r_peaks, ann_samples, ann_symbols, fs: float, tolerance_s: float = TOLERANCE_S) -> np.ndarray:
+    """The annotation symbol of the reference beat each cut beat matched within ``tolerance_s``, ``""`` for none.
+
+    The same matching as :func:`label_beats`, keeping the symbol rather than its AAMI class: bundle branch block
+    (``L``, ``R``), escape and the other symbols an AAMI class merges stay apart, for tasks of their own.
+
+    Examples
+    --------
+    >>> beat_symbols([100, 500, 900], [98, 300, 502, 700], ["L", "+", "R", "N"], fs=360).tolist()
+    ['L', 'R', '']
+    """
+    positions = np.asarray(ann_samples, dtype=np.int64)
+    symbols = np.asarray(ann_symbols, dtype=str)
+    is_beat = aami_classes(symbols) >= 0
+    match = match_peaks(r_peaks, positions[is_beat], int(round(tolerance_s * fs)))
+    beat = symbols[is_beat]
+    return np.where(match >= 0, beat[np.maximum(match, 0)] if beat.size else "", "")
 
 
 def missed_beats(r_peaks, ann_samples, ann_symbols, fs: float, tolerance_s: float = TOLERANCE_S):

@@ -20,7 +20,7 @@ import numpy as np
 from .aami import TOLERANCE_S
 from .beatfile import beat_arrays, key_array, save_beats
 from .beats import Beats
-from .labels import label_beats, reference_beats
+from .labels import beat_symbols, label_beats, reference_beats
 from .records import DEFAULT_DB, open_record
 from .segmentation import Spool, segment
 
@@ -73,11 +73,13 @@ def _cut(source, peaks, chunk_s, tolerance_s, params, spool=None) -> Beats:
         if not source.has_annotations:
             raise ValueError(f"record {source.name!r} has no reference annotations (.atr); use peaks='rule'")
         peaks = reference_beats(source.ann_samples, source.ann_symbols, source.n_samples)[0]
-    beats = replace(segment(source.signal, source.fs, peaks=peaks, chunk_s=chunk_s, spool=spool, **params), peaks=method)
+    beats = replace(segment(source.signal, source.fs, peaks=peaks, chunk_s=chunk_s, spool=spool, **params), peaks=method,
+                    diagnosis=getattr(source, "diagnosis", ""))
     if not source.has_annotations:
         return beats
     labels, n_missed = label_beats(beats.r_peaks, source.ann_samples, source.ann_symbols, source.fs, tolerance_s)
-    return replace(beats, labels=labels, n_missed=n_missed)
+    symbols = beat_symbols(beats.r_peaks, source.ann_samples, source.ann_symbols, source.fs, tolerance_s)
+    return replace(beats, labels=labels, n_missed=n_missed, symbols=symbols)
 
 
 def segment_record(

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .diagnosis import header_diagnosis
+
 __all__ = ["Record", "RecordReader", "open_record", "resolve_data_dir", "record_path", "record_name", "list_records",
            "read_record", "read_signal", "read_annotations"]
 
@@ -50,6 +52,9 @@ class Record:
         Reference annotation positions (all annotations; None if there is no .atr).
     ann_symbols : numpy.ndarray of str, or None
         Their symbols.
+    diagnosis : str
+        The diagnosis the header's comments state (PTB: ``Reason for admission``, see :mod:`ecgseg.diagnosis`);
+        ``""`` when they state none.
     """
 
     name: str
@@ -60,6 +65,7 @@ class Record:
     units: str
     ann_samples: np.ndarray | None
     ann_symbols: np.ndarray | None
+    diagnosis: str = ""
 
     @property
     def has_annotations(self) -> bool:
@@ -203,7 +209,7 @@ class _Lead:
 class RecordReader:
     """One lead of a WFDB record on disk, opened: its rate, length and lead known, samples read on demand.
 
-    It has the attributes of :class:`Record` (``name``, ``path``, ``fs``, ``channel``, ``units``,
+    It has the attributes of :class:`Record` (``name``, ``path``, ``fs``, ``channel``, ``units``, ``diagnosis``,
     ``ann_samples``, ``ann_symbols``, ``has_annotations``, ``n_samples``, the annotations read on first use),
     and these, which differ:
 
@@ -230,6 +236,7 @@ class RecordReader:
         self.channel_index = channel_index
         self.channel = header.sig_name[channel_index]
         self.units = (header.units or ["mV"])[channel_index]
+        self.diagnosis = header_diagnosis(header.comments)
         self.signal = _Lead(self)
         self._annotations = None
 
@@ -262,8 +269,8 @@ class RecordReader:
         """Samples ``[sampfrom, sampto)`` and their annotations in memory."""
         signal = self.read(sampfrom, sampto)
         ann_samples, ann_symbols = self.annotations(sampfrom, sampto)
-        return Record(name=self.name, path=self.path, signal=signal, fs=self.fs,
-                      channel=self.channel, units=self.units, ann_samples=ann_samples, ann_symbols=ann_symbols)
+        return Record(name=self.name, path=self.path, signal=signal, fs=self.fs, channel=self.channel,
+                      units=self.units, ann_samples=ann_samples, ann_symbols=ann_symbols, diagnosis=self.diagnosis)
 
 
 def open_record(record: str | os.PathLike, db: str = DEFAULT_DB, *, data_dir=None,

@@ -133,3 +133,41 @@ def test_the_diagnosis_of_the_real_ptb_record():
 ])
 def test_header_diagnoses(comments, diagnosis):
     assert header_diagnosis(comments) == diagnosis
+
+
+def test_the_real_ptb_record_carries_its_diagnosis_into_the_beat_file(tmp_path):
+    if not PTB.with_suffix(".hea").is_file():
+        pytest.skip(f"the PTB record is not at {PTB}")
+    from click.testing import CliRunner
+
+    from ecgseg.beatfile import load_beats
+    from ecgseg.cli import cli
+    from ecgseg.records import open_record
+
+    reader = open_record(str(PTB), channel="ii")
+    assert (reader.diagnosis, reader.channel, reader.fs) == ("Myocardial infarction", "ii", 1000.0)
+    assert reader.read_record(0, 1000).diagnosis == "Myocardial infarction"
+    out = tmp_path / "s0010_re.npz"
+    result = CliRunner().invoke(cli, ["segment", "record", str(PTB), "--channel", "ii", "--peaks", "hamilton", "-q",
+                                      "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    arrays = load_beats(out)
+    assert str(arrays["diagnosis"]) == "Myocardial infarction" and arrays["diagnosis"].shape == ()
+    task = task_labels(arrays, "diagnosis", ["Healthy control", "Myocardial infarction"])
+    assert len(task.labels) > 30 and set(task.labels.tolist()) == {1}
+    assert set(arrays["symbol"].tolist()) == {""} and set(arrays["labels"].tolist()) == {-1}  # PTB has no beat labels
+
+
+def test_beat_files_keep_each_beats_annotation_symbol(data_dir):
+    from ecgseg.beatfile import beat_arrays
+    from ecgseg.pipeline import segment_record
+
+    beats = segment_record("207", data_dir=data_dir, peaks="annotations")
+    arrays = beat_arrays(beats, "207")
+    symbols, counts = np.unique(arrays["symbol"], return_counts=True)
+    assert dict(zip(symbols.tolist(), counts.tolist())) == {"A": 107, "E": 105, "L": 1457, "R": 86, "V": 105}
+    assert str(arrays["diagnosis"]) == ""  # MIT-BIH headers state no diagnosis
+    task = task_labels(arrays, "symbol", ["N", "L", "R"])
+    assert task.counts().tolist() == [0, 1457, 86] and task.left_out == {"A": 107, "E": 105, "V": 105}
+    rule = beat_arrays(segment_record("207", data_dir=data_dir), "207")  # the rule's beats: symbols where matched
+    assert np.array_equal(rule["symbol"] != "", rule["labels"] >= 0)
