@@ -2,7 +2,7 @@
 
 :data:`KEYS` is the one list of what a beat file holds: each key's name, dtype, shape, meaning, how it is
 made from a record's :class:`~ecgseg.beats.Beats`, and what a file without it is read as. Adding a key is
-adding one :class:`Key` there. Per-record scalars (``fs``, ``fs_out``, ``pre_r_s``, ``peaks``) are stored as
+adding one :class:`Key` there. Per-record scalars (``fs``, ``fs_out``, ``pre_r_s``, ``peaks``, ``lead``, ...) are stored as
 0-d arrays; when records with different values are joined in one file they become one value per beat, and
 :func:`scalar` is the one way to read them back.
 
@@ -110,6 +110,14 @@ KEYS: tuple[Key, ...] = (
     Key("diagnosis", "str", "()",
         'the record\'s diagnosis from its header comments (PTB: "Reason for admission"); "" when none is stated',
         lambda beats, record: np.array(beats.diagnosis), default=""),
+    Key("lead", "str", "()", "the name of the record's lead the beats were cut from ('' for a bare signal)",
+        lambda beats, record: np.array(beats.lead), default=""),
+    Key("channel", "int64", "()", "that lead's index among the record's signals (-1 for a bare signal)",
+        lambda beats, record: np.int64(beats.channel), default=-1),
+    Key("database", "str", "()", "the database the record came from ('' for a record given by path)",
+        lambda beats, record: np.array(beats.database), default=""),
+    Key("notes", "str", "()", "what is doubtful or unusual about the beats (lead, labels, gaps), '; '-separated",
+        lambda beats, record: np.array("; ".join(beats.notes)), default=""),
 )
 
 _BY_NAME = {key.name: key for key in KEYS}

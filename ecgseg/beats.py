@@ -58,6 +58,13 @@ class Beats:
         ``""`` for none, when reference annotations were given.
     diagnosis : str
         The record's diagnosis from its header (:mod:`ecgseg.diagnosis`; PTB), ``""`` when it states none.
+    lead, channel : str, int
+        The record's lead the beats were cut from, by name and index (``""``, -1: a signal not read from a record).
+    database : str
+        The database the record came from (``""``: a signal, or a record given by path).
+    notes : tuple of str
+        What is doubtful or unusual about these beats, one sentence each (the lead taken when there is no MLII,
+        labels that are missing and why, ...): the summary line and the beat file say them.
     """
 
     segments: np.ndarray
@@ -74,6 +81,10 @@ class Beats:
     peaks: str = "rule"
     symbols: np.ndarray | None = field(default=None)
     diagnosis: str = ""
+    lead: str = ""
+    channel: int = -1
+    database: str = ""
+    notes: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return self.segments.shape[0]

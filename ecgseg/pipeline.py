@@ -45,6 +45,8 @@ class RecordSummary:
         AAMI class of each beat, -1 for none.
     file : str or None
         The beat file's name, when written by a many-records run.
+    lead, channel, database, notes
+        As :class:`ecgseg.beats.Beats` has them: the lead used, where the record came from, what is doubtful.
     """
 
     record: str
@@ -53,11 +55,16 @@ class RecordSummary:
     n_short: int
     labels: np.ndarray
     file: str | None = None
+    lead: str = ""
+    channel: int = -1
+    database: str = ""
+    notes: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, beats: Beats, record: str, file: str | None = None) -> RecordSummary:
         """The summary of one record's beats."""
-        return cls(record, len(beats), beats.n_missed, beats.n_short, key_array("labels", beats, record), file)
+        return cls(record, len(beats), beats.n_missed, beats.n_short, key_array("labels", beats, record), file,
+                   lead=beats.lead, channel=beats.channel, database=beats.database, notes=beats.notes)
 
 
 def _source(record, db, data_dir, channel):
@@ -73,8 +80,9 @@ def _cut(source, peaks, chunk_s, tolerance_s, params, spool=None) -> Beats:
         if not source.has_annotations:
             raise ValueError(f"record {source.name!r} has no reference annotations (.atr); use peaks='rule'")
         peaks = reference_beats(source.ann_samples, source.ann_symbols, source.n_samples)[0]
-    beats = replace(segment(source.signal, source.fs, peaks=peaks, chunk_s=chunk_s, spool=spool, **params), peaks=method,
-                    diagnosis=getattr(source, "diagnosis", ""))
+    beats = segment(source.signal, source.fs, peaks=peaks, chunk_s=chunk_s, spool=spool, **params)
+    beats = replace(beats, peaks=method, lead=source.channel, channel=source.channel_index, database=source.database,
+                    notes=beats.notes + source.notes, diagnosis=source.diagnosis)
     if not source.has_annotations:
         return beats
     labels, n_missed = label_beats(beats.r_peaks, source.ann_samples, source.ann_symbols, source.fs, tolerance_s)

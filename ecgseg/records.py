@@ -55,6 +55,12 @@ class Record:
     diagnosis : str
         The diagnosis the header's comments state (PTB: ``Reason for admission``, see :mod:`ecgseg.diagnosis`);
         ``""`` when they state none.
+    channel_index : int
+        The lead's index among the record's signals (-1: not known).
+    database : str
+        The database the record was found in by name (``"mitdb"``); ``""`` for a record given by path.
+    notes : tuple of str
+        What a user should know about how the record was read (e.g. the lead taken when it has no MLII).
     """
 
     name: str
@@ -66,6 +72,9 @@ class Record:
     ann_samples: np.ndarray | None
     ann_symbols: np.ndarray | None
     diagnosis: str = ""
+    channel_index: int = -1
+    database: str = ""
+    notes: tuple[str, ...] = ()
 
     @property
     def has_annotations(self) -> bool:
@@ -219,6 +228,10 @@ class RecordReader:
         Samples in the record (None when the header does not say).
     channel_index : int
         The lead's index among the record's signals.
+    database : str
+        The database a record given by name was found in; ``""`` for a record given by path.
+    notes : tuple of str
+        What a user should know about how it was read: the lead taken when the record has no MLII.
     signal : array-like, shape (n_samples,) float64
         The lead, read as it is sliced (``reader.signal[a:b]``) or converted (``numpy.asarray``).
 
@@ -229,7 +242,7 @@ class RecordReader:
     (360.0, 650000, 'MLII', [-0.145, -0.145, -0.145])
     """
 
-    def __init__(self, path: Path, header, channel_index: int):
+    def __init__(self, path: Path, header, channel_index: int, *, database: str = "", notes: tuple[str, ...] = ()):
         self.path, self.name = path, path.name
         self.fs = float(header.fs)
         self.n_samples = int(header.sig_len) if header.sig_len else None  # some headers leave it out
@@ -237,6 +250,7 @@ class RecordReader:
         self.channel = header.sig_name[channel_index]
         self.units = (header.units or ["mV"])[channel_index]
         self.diagnosis = header_diagnosis(header.comments)
+        self.database, self.notes = database, notes
         self.signal = _Lead(self)
         self._annotations = None
 
@@ -270,7 +284,8 @@ class RecordReader:
         signal = self.read(sampfrom, sampto)
         ann_samples, ann_symbols = self.annotations(sampfrom, sampto)
         return Record(name=self.name, path=self.path, signal=signal, fs=self.fs, channel=self.channel,
-                      units=self.units, ann_samples=ann_samples, ann_symbols=ann_symbols, diagnosis=self.diagnosis)
+                      units=self.units, ann_samples=ann_samples, ann_symbols=ann_symbols, diagnosis=self.diagnosis,
+                      channel_index=self.channel_index, database=self.database, notes=self.notes)
 
 
 def open_record(record: str | os.PathLike, db: str = DEFAULT_DB, *, data_dir=None,
@@ -301,7 +316,12 @@ def open_record(record: str | os.PathLike, db: str = DEFAULT_DB, *, data_dir=Non
     """
     path = record_path(record, db, data_dir)
     header = _read_header(path, db)
-    return RecordReader(path, header, _channel_index(header, channel, path))
+    index = _channel_index(header, channel, path)
+    notes = ()
+    if channel is None and header.sig_name[index] != PREFERRED_CHANNEL:  # the scheme was built on MLII
+        notes = (f"no {PREFERRED_CHANNEL} lead, so {header.sig_name[index]} (channel {index}) was used",)
+    database = "" if _is_path(os.fspath(record)) else db
+    return RecordReader(path, header, index, database=database, notes=notes)
 
 
 def read_record(

@@ -117,7 +117,7 @@ def test_dask_folder_run_with_chunks_matches_the_whole_records(synthetic_db, das
     run = segment_records(["s1", "s2", "s3"], "syn", output_dir=tmp_path, data_dir=synthetic_db, scheduler=dask_scheduler, chunk_s=20)
     assert [summary.record for summary in run.done] == ["s1", "s2", "s3"] and not run.failures
     for name in ("s1", "s2", "s3"):
-        expected = beat_arrays(segment_record(read_record(synthetic_db / "syn" / name)), name)
+        expected = beat_arrays(segment_record(read_record(name, "syn", data_dir=synthetic_db)), name)
         written = load_beats(tmp_path / f"{name}.npz")
         for key in expected:
             assert np.array_equal(written[key], expected[key]), (name, key)

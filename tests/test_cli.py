@@ -39,7 +39,7 @@ def test_segment_record_to_stdout_is_a_valid_npy(data_dir):
     segments = np.load(io.BytesIO(result.stdout), allow_pickle=False)
     assert segments.dtype == np.float32 and segments.ndim == 2 and segments.shape[1] == 187
     summary = result.stderr.decode().strip()
-    assert summary.startswith(f"100: {len(segments)} beats (N ") and "annotated beats missed" in summary
+    assert summary.startswith(f"100 (mitdb, lead MLII): {len(segments)} beats (N ") and "annotated beats missed" in summary
 
 
 def test_segment_record_writes_npz_and_labels(data_dir, tmp_path):
@@ -54,7 +54,8 @@ def test_segment_record_writes_npz_and_labels(data_dir, tmp_path):
         assert npz["segments"].shape == (2273, 187) and float(npz["fs"]) == 360.0
         assert set(npz["record"].tolist()) == {"100"}
         assert np.array_equal(np.load(labels), npz["labels"])
-    assert "100: 2273 beats (N 2239, S 33, V 1, F 0, Q 0, unlabelled 0); 0 annotated beats missed" in result.output
+    assert result.output.strip() == ("100 (mitdb, lead MLII): 2273 beats (N 2239, S 33, V 1, F 0, Q 0, unlabelled 0); "
+                                     "0 annotated beats missed; 0 beats with T < 0.2 s")
 
 
 def test_segment_record_refuses_to_write_binary_to_a_terminal(data_dir):
@@ -128,7 +129,7 @@ def test_segment_database_in_parallel_keeps_the_others_when_one_fails(data_dir, 
     assert result.returncode == 1
     stderr = result.stderr.decode()
     assert "Error: record 999: record '999' not found" in stderr
-    assert "mitdb (2 records)" in stderr
+    assert "mitdb (2 records, lead MLII) -> " in stderr
     with np.load(out, allow_pickle=False) as npz:
         assert np.unique(npz["record"]).tolist() == ["100", "101"]
         assert npz["segments"].shape == (2273 + 1865, 187)
@@ -190,3 +191,36 @@ def test_npz_records_how_the_peaks_were_found(data_dir, tmp_path):
         assert result.exit_code == 0, result.output
         with np.load(out, allow_pickle=False) as npz:
             assert npz["peaks"].ndim == 0 and str(npz["peaks"]) == peaks
+
+
+def test_the_summary_and_the_file_say_which_lead_and_database(data_dir, tmp_path):
+    """102 has no MLII: the lead used is named, with a note, in the summary line and in the .npz."""
+    out = tmp_path / "102.npz"
+    result = run("segment", "record", "102", "--data-dir", str(data_dir), "--peaks", "annotations", "-o", str(out))
+    assert result.returncode == 0
+    assert result.stderr.decode().strip() == (
+        "102 (mitdb, lead V5): 2187 beats (N 99, S 0, V 4, F 0, Q 2084, unlabelled 0); 0 annotated beats missed; "
+        "0 beats with T < 0.2 s; no MLII lead, so V5 (channel 0) was used")
+    with np.load(out) as npz:
+        assert (str(npz["lead"]), int(npz["channel"]), str(npz["database"])) == ("V5", 0, "mitdb")
+        assert str(npz["notes"]) == "no MLII lead, so V5 (channel 0) was used"
+    # a lead asked for is not remarked on; a record given by path is not said to be from a database
+    path = str(data_dir / "mitdb" / "100")
+    result = run("segment", "record", path, "--channel", "V5", "-o", str(out))
+    assert result.returncode == 0
+    assert result.stderr.decode().startswith(f"{path} (lead V5): ") and "; no MLII" not in result.stderr.decode()
+    with np.load(out) as npz:
+        assert (str(npz["lead"]), int(npz["channel"]), str(npz["database"]), str(npz["notes"])) == ("V5", 1, "", "")
+
+
+def test_a_database_summary_names_the_leads_used(data_dir, tmp_path):
+    out = tmp_path / "db.npz"
+    result = run("segment", "database", "--data-dir", str(data_dir), "--records", "100,102,104", "-j", "1",
+                 "-o", str(out))
+    assert result.returncode == 0
+    line = result.stderr.decode().strip().splitlines()[-1]
+    assert line.startswith(f"mitdb (3 records, lead V5; MLII in 100) -> {out}: ")
+    assert line.endswith("; no MLII lead, so V5 (channel 0) was used (102, 104)")
+    with np.load(out) as npz:
+        by_record = {r: (str(lead), str(db)) for r, lead, db in zip(npz["record"], npz["lead"], np.broadcast_to(npz["database"], npz["record"].shape))}
+        assert by_record == {"100": ("MLII", "mitdb"), "102": ("V5", "mitdb"), "104": ("V5", "mitdb")}

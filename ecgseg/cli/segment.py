@@ -11,14 +11,43 @@ from ._common import CLASS_NAMES, _scheme_params, _write_stdout, data_options, e
 from .fetch import _run_fetch
 
 
-def _summary(name: str, labels, n_missed, n_short: int) -> str:
+def _summary(head: str, labels, n_missed, n_short: int, notes=()) -> str:
+    """The one summary line of a segmentation run: ``head`` (what was read, from :func:`_record_head` or the
+    database's), the beats per class, the misses, the short beats, and every note on what is doubtful."""
     import numpy as np
 
     counts = np.bincount(labels.astype(np.int64) + 1, minlength=len(CLASS_NAMES) + 1)
     per_class = ", ".join(f"{c} {n}" for c, n in zip(CLASS_NAMES, counts[1:]))
     missed = "no annotations" if n_missed is None else f"{n_missed} annotated beats missed"
-    return (f"{name}: {labels.size} beats ({per_class}, unlabelled {counts[0]}); {missed}; "
-            f"{n_short} beats with T < 0.2 s")
+    return (f"{head}: {labels.size} beats ({per_class}, unlabelled {counts[0]}); {missed}; "
+            f"{n_short} beats with T < 0.2 s" + "".join(f"; {note}" for note in notes))
+
+
+def _record_head(summary, given: str) -> str:
+    """``100 (mitdb, lead MLII)``; a record given by path is named as given, with no database."""
+    if summary.database:
+        return f"{summary.record} ({summary.database}, lead {summary.lead})"
+    return f"{given} (lead {summary.lead})"
+
+
+def _database_head(database: str, done, output: str) -> str:
+    """``mitdb (48 records, lead MLII; V5 in 102, 104) -> out.npz``: the leads used, the usual one first."""
+    from collections import Counter
+
+    leads = Counter(summary.lead for summary in done).most_common()
+    lead = f"lead {leads[0][0]}" if leads else "no lead"
+    for other, _ in leads[1:]:
+        lead += f"; {other} in " + ", ".join(s.record for s in done if s.lead == other)
+    return f"{database} ({len(done)} records, {lead}) -> {output}"
+
+
+def _grouped_notes(done) -> list[str]:
+    """Each note of a many-records run once, with the records it is about: ``no MLII lead, ... (102, 104)``."""
+    records: dict[str, list[str]] = {}
+    for summary in done:
+        for note in summary.notes:
+            records.setdefault(note, []).append(summary.record)
+    return [f"{note} ({', '.join(names)})" for note, names in records.items()]
 
 
 def _refuse_terminal(output) -> None:
@@ -79,7 +108,8 @@ def segment_record_command(record, db, data_dir, channel, peaks, output, labels_
             summary = write_record(output, record, db, **where)
         if labels_path is not None:
             write_atomic(labels_path, save_npy_bytes(summary.labels))
-    echo_err(_summary(summary.record, summary.labels, summary.n_missed, summary.n_short), quiet)
+    echo_err(_summary(_record_head(summary, record), summary.labels, summary.n_missed, summary.n_short, summary.notes),
+             quiet)
 
 
 @segment.command("database")
@@ -147,9 +177,9 @@ def segment_database_command(database, output, output_dir, data_dir, channel, on
         click.echo(f"Error: record {failure.record}: {failure.reason}", err=True)
     if run.arrays is None:
         raise click.ClickException(f"no record of {database} could be segmented; nothing written")
-    n_records = len(names) - len(run.failures)
-    echo_err(_summary(f"{database} ({n_records} records) -> {output}", run.arrays["labels"], run.n_missed,
-                      run.n_short), quiet)
+    notes = _grouped_notes(run.done)
+    echo_err(_summary(_database_head(database, run.done, output), run.arrays["labels"], run.n_missed, run.n_short,
+                      notes), quiet)
     if run.failures:
         sys.exit(1)
 
