@@ -4,15 +4,13 @@ Below :mod:`ecgseg._transfer` (the pass over a database's files): a GET or HEAD
 (:func:`get`), retrying while offline, pooch's downloader with a server's "not found"
 ending at once (:class:`NotOnServer`), short error reasons, the SHA-256 list and digests.
 
-Messages name a setting the way the caller gives it: ``base_url=`` from Python,
-``--base-url`` on the command line, where the command runs inside
-:func:`command_line_terms`.
+Messages name a setting the way the caller gives it (:mod:`ecgseg.terms`): ``base_url=`` from Python,
+``--base-url`` on the command line.
 """
 
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import hashlib
 import io
 import re
@@ -21,37 +19,23 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ._layout import UnsafeName, check_name
+from .terms import say, setting
 
 SUMS = "SHA256SUMS.txt"
 
-_COMMAND_LINE = contextvars.ContextVar("ecgseg_fetch_command_line", default=False)
-#: keyword of :func:`ecgseg.fetch.fetch` -> option of ``ecgseg fetch``
-_OPTIONS = {"base_url": "--base-url", "data_dir": "--data-dir", "records": "--records", "retries": "--retries"}
-
-
-@contextlib.contextmanager
-def command_line_terms():
-    """Within this block, fetch's messages name command-line options (``--base-url``), not keywords."""
-    token = _COMMAND_LINE.set(True)
-    try:
-        yield
-    finally:
-        _COMMAND_LINE.reset(token)
-
-
 def term(keyword: str) -> str:
-    """``--base-url`` on the command line, ``base_url=`` in Python."""
-    return _OPTIONS[keyword] if _COMMAND_LINE.get() else f"{keyword}="
+    """``--base-url`` on the command line, ``base_url=`` in Python (:func:`ecgseg.terms.setting`)."""
+    return setting(keyword)
 
 
 def example(db: str) -> str:
     """How the caller fetches ``db``: ```ecgseg fetch db``` or ``fetch("db")``."""
-    return f"`ecgseg fetch {db}`" if _COMMAND_LINE.get() else f"fetch({db!r})"
+    return say(f"`ecgseg fetch {db}`", f"fetch({db!r})")
 
 
 def again() -> str:
     """How the caller resumes: the same command, or the same call."""
-    return "run the same command again" if _COMMAND_LINE.get() else "call fetch again"
+    return say("run the same command again", "call fetch again")
 
 
 class NotOnServer(Exception):

@@ -67,6 +67,23 @@ class RecordsRun:
     def n_short(self) -> int:
         return sum(summary.n_short for summary in self.done)
 
+    @property
+    def n_reference(self) -> int | None:
+        """Reference beats, summed over the records done that have annotations (None: none has)."""
+        counts = [summary.n_reference for summary in self.done if summary.n_reference is not None]
+        return sum(counts) if counts else None
+
+    @property
+    def n_detected(self) -> int | None:
+        """Beats the recommended detector finds, summed over the rule-cut records done without annotations."""
+        counts = [summary.n_detected for summary in self.done if summary.n_detected is not None]
+        return sum(counts) if counts else None
+
+    @property
+    def duration_s(self) -> float:
+        """The records' length (s), summed over the records done."""
+        return sum(summary.duration_s for summary in self.done)
+
 
 def _clean(value) -> str:
     return "" if value is None else " ".join(str(value).split())  # one line, no tabs

@@ -49,6 +49,14 @@ class Beats:
         AAMI class index per beat (-1 unlabelled), when reference annotations were given.
     n_missed : int, optional
         Reference beats that no cut beat matched, when reference annotations were given.
+    n_reference : int, optional
+        Reference beats in the record, when reference annotations were given: ``1 - n_missed / n_reference`` is
+        the share of them the beats were cut at.
+    n_detected : int, optional
+        Beats the recommended detector (:data:`ecgseg.scheme.RECOMMENDED_PEAKS`) finds in a record without
+        annotations, when the beats were cut at the paper's rule: what the rule missed shows against it.
+    duration_s : float
+        Length of the signal cut (s).
     pre_r_s : float
         How long before the R-peak each segment starts (0: the paper's scheme).
     peaks : str
@@ -77,6 +85,9 @@ class Beats:
     n_fallback_windows: int
     labels: np.ndarray | None = field(default=None)
     n_missed: int | None = field(default=None)
+    n_reference: int | None = field(default=None)
+    n_detected: int | None = field(default=None)
+    duration_s: float = 0.0
     pre_r_s: float = 0.0
     peaks: str = "rule"
     symbols: np.ndarray | None = field(default=None)

@@ -22,7 +22,10 @@ from .beatfile import beat_arrays, key_array, save_beats
 from .beats import Beats
 from .labels import beat_symbols, label_beats, reference_beats
 from .records import DEFAULT_DB, open_record
+from .peaks import DETECTORS
+from .scheme import RECOMMENDED_PEAKS
 from .segmentation import Spool, segment
+from .terms import setting
 
 __all__ = ["segment_record", "write_record", "RecordSummary"]
 
@@ -47,6 +50,14 @@ class RecordSummary:
         The beat file's name, when written by a many-records run.
     lead, channel, database, notes
         As :class:`ecgseg.beats.Beats` has them: the lead used, where the record came from, what is doubtful.
+    n_reference : int or None
+        Reference beats in the record (None: no annotations).
+    n_detected : int or None
+        Beats the recommended detector finds, for a rule cut of a record without annotations.
+    duration_s : float
+        The record's length (s).
+    peaks : str
+        How the beats' R-peaks were found.
     """
 
     record: str
@@ -59,12 +70,18 @@ class RecordSummary:
     channel: int = -1
     database: str = ""
     notes: tuple[str, ...] = ()
+    n_reference: int | None = None
+    n_detected: int | None = None
+    duration_s: float = 0.0
+    peaks: str = "rule"
 
     @classmethod
     def of(cls, beats: Beats, record: str, file: str | None = None) -> RecordSummary:
         """The summary of one record's beats."""
         return cls(record, len(beats), beats.n_missed, beats.n_short, key_array("labels", beats, record), file,
-                   lead=beats.lead, channel=beats.channel, database=beats.database, notes=beats.notes)
+                   lead=beats.lead, channel=beats.channel, database=beats.database, notes=beats.notes,
+                   n_reference=beats.n_reference, n_detected=beats.n_detected, duration_s=beats.duration_s,
+                   peaks=beats.peaks)
 
 
 def _source(record, db, data_dir, channel):
@@ -78,16 +95,30 @@ def _cut(source, peaks, chunk_s, tolerance_s, params, spool=None) -> Beats:
     method = peaks if isinstance(peaks, str) else "given"
     if method == "annotations":
         if not source.has_annotations:
-            raise ValueError(f"record {source.name!r} has no reference annotations (.atr); use peaks='rule'")
+            raise ValueError(f"record {source.name!r} has no reference annotations (.atr) to cut at; find its R-peaks "
+                             f"with {setting('peaks', RECOMMENDED_PEAKS)}")
         peaks = reference_beats(source.ann_samples, source.ann_symbols, source.n_samples)[0]
     beats = segment(source.signal, source.fs, peaks=peaks, chunk_s=chunk_s, spool=spool, **params)
     beats = replace(beats, peaks=method, lead=source.channel, channel=source.channel_index, database=source.database,
                     notes=beats.notes + source.notes, diagnosis=source.diagnosis)
     if not source.has_annotations:
-        return beats
+        # nothing to count the rule's misses against: count what the recommended detector finds instead
+        return replace(beats, n_detected=_detected(source, chunk_s)) if method == "rule" else beats
     labels, n_missed = label_beats(beats.r_peaks, source.ann_samples, source.ann_symbols, source.fs, tolerance_s)
     symbols = beat_symbols(beats.r_peaks, source.ann_samples, source.ann_symbols, source.fs, tolerance_s)
-    return replace(beats, labels=labels, n_missed=n_missed, symbols=symbols)
+    n_reference = int(reference_beats(source.ann_samples, source.ann_symbols)[0].size)
+    return replace(beats, labels=labels, n_missed=n_missed, n_reference=n_reference, symbols=symbols)
+
+
+def _detected(source, chunk_s) -> int:
+    """Beats the recommended detector finds in the record: whole, or chunk by chunk when it is read in chunks."""
+    if chunk_s is None:
+        return int(DETECTORS[RECOMMENDED_PEAKS](source.signal, source.fs).size)
+    from .detector import detect_chunks  # the recommended detector's streaming form
+
+    step = max(1, int(chunk_s * source.fs))
+    chunks = (source.signal[a : a + step] for a in range(0, source.n_samples, step))
+    return int(detect_chunks(chunks, source.fs).r_peaks.size)
 
 
 def segment_record(

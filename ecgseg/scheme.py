@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 
-__all__ = ["Scheme", "DEFAULTS", "PARAMETERS"]
+__all__ = ["Scheme", "DEFAULTS", "PARAMETERS", "DETECTOR_NAMES", "PEAKS", "RECOMMENDED_PEAKS"]
 
 
 @dataclass(frozen=True)
@@ -79,3 +79,13 @@ class Scheme:
 DEFAULTS = Scheme()
 #: The keyword names, in order.
 PARAMETERS = tuple(f.name for f in fields(Scheme))
+
+#: The R-peak detectors by name, as :data:`ecgseg.peaks.DETECTORS` registers them (a test checks they agree): the
+#: paper's rule first. Known here, without numpy, so ``--peaks`` lists them in ``--help``.
+DETECTOR_NAMES = ("rule", "hamilton")
+#: Where beats can be cut, by name (``peaks=`` / ``--peaks``): the rule, a record's reference beat annotations, the
+#: other detectors. ``segment`` also takes R-peak sample indices.
+PEAKS = (DETECTOR_NAMES[0], "annotations", *DETECTOR_NAMES[1:])
+#: The detector that finds nearly every beat (Se 99.9% on MIT-BIH): what the commands that analyse a record
+#: (``report``, ``plot record``) cut at by default, and what a rule cut's summary is compared with.
+RECOMMENDED_PEAKS = "hamilton"

@@ -49,6 +49,7 @@ from .signal import (
     validate_signal,
     window_length,
 )
+from .terms import say, setting
 
 __all__ = ["segment", "Spool"]
 
@@ -190,12 +191,19 @@ def _r_peaks(peaks, signal, fs: float, n_samples: int, chunked: bool, detector_p
         return _given_peaks(peaks, n_samples)
     if peaks == "rule":
         return None
+    if peaks == "annotations":
+        raise ValueError(f"{setting('peaks', peaks)} cuts at a record's reference beats, which a signal does not "
+                         "have: use ecgseg.segment_record(name, peaks='annotations'), or pass their sample indices as "
+                         "peaks=")
     if peaks not in DETECTORS:
-        raise ValueError(f"unknown peaks {peaks!r}; give a detector name ({sorted(DETECTORS)}) or an array of sample indices")
+        names = ", ".join(repr(name) for name in DETECTORS)
+        raise ValueError(f"unknown peaks {peaks!r}; give a detector ({names}) or R-peak sample indices (an integer "
+                         "array)")
     if chunked:
         raise ValueError(
-            f"peaks={peaks!r} cannot run in chunks (only the window-local 'rule' or given positions can); "
-            "segment the whole record, without chunk_s"
+            f"{setting('peaks', peaks)} cannot run in chunks (only "
+            + say("--peaks rule or annotations", "peaks='rule', 'annotations' or given R-peaks")
+            + f" can); read the record whole: drop {setting('chunk_s')}"
         )
     return _given_peaks(DETECTORS[peaks](signal, fs, **detector_params), n_samples)
 
@@ -325,7 +333,8 @@ def segment(
         fields = _run(_regions(read, n_samples, fs, rate, window, chunk_out, checked=chunked), sink, n_samples,
                       fs, rate, window, scheme, refractory, r_peaks)
         segments = sink if spool is not None else sink.load()
-    return Beats(segments=segments, **fields, pre_r_s=float(pre_r_s), peaks=peaks if isinstance(peaks, str) else "given")
+    return Beats(segments=segments, **fields, duration_s=n_samples / fs, pre_r_s=float(pre_r_s),
+                 peaks=peaks if isinstance(peaks, str) else "given")
 
 
 def _run(regions, sink, n_samples, fs, rate, window, scheme, refractory, r_peaks) -> dict:

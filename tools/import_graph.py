@@ -21,7 +21,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "ecgseg"
 LAYERS = [
     # the package root imports only _lazy (its public names load lazily), so every module may import it (__version__)
     ["ecgseg", "ecgseg._kernels", "ecgseg._detector_kernels", "ecgseg._lazy", "ecgseg.aami", "ecgseg.scheme",
-     "ecgseg.atomic"],
+     "ecgseg.atomic", "ecgseg.terms"],
     ["ecgseg.signal", "ecgseg.peaks", "ecgseg.detector", "ecgseg._leads", "ecgseg.fibrillation", "ecgseg.quality",
      "ecgseg.rhythm", "ecgseg.morphology"],
     ["ecgseg.beats", "ecgseg.segmentation", "ecgseg.context"],

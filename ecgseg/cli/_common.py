@@ -9,14 +9,17 @@ import click
 
 from ..aami import TOLERANCE_S
 from ..classify.config import CLASS_NAMES  # noqa: F401  (no numpy, no torch: --help stays fast)
-from ..scheme import DEFAULTS, PARAMETERS
+from ..scheme import DEFAULTS, PARAMETERS, PEAKS
+from ..terms import command_line
 
 
 @contextlib.contextmanager
 def library_errors():
-    """Turn the library's errors into one-line click errors at the edge."""
+    """Run the library with its messages in command-line terms (:mod:`ecgseg.terms`: ``--peaks rule``, not
+    ``peaks='rule'``), and turn its errors into one-line click errors at the edge."""
     try:
-        yield
+        with command_line():
+            yield
     except (ValueError, FileNotFoundError, OSError) as error:
         raise click.ClickException(str(error)) from None
 
@@ -55,10 +58,11 @@ def scheme_options(function):
     options = [
         click.option(
             "--peaks",
+            type=click.Choice(PEAKS),
             default="rule",
             show_default=True,
-            help="Where beats are cut: rule (the paper's 0.9 threshold), annotations (reference beats), "
-            "or hamilton (a Pan-Tompkins/Hamilton detector that finds nearly every beat).",
+            help="Where beats are cut: rule (the paper's 0.9 threshold; finds about half the beats), annotations "
+            "(the record's reference beats), or a detector: hamilton (Pan-Tompkins/Hamilton, finds nearly every beat).",
         ),
         click.option("--fs-out", type=float, default=DEFAULTS.fs_out, show_default=True,
                      help="Rate beats are sampled at (Hz)."),

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from ..terms import command_line
 from ._common import echo_err, library_errors
 
 
@@ -45,12 +46,11 @@ class _FetchBar:
 
 def _run_fetch(db: str, records, data_dir, base_url, retries: int, quiet: bool):
     """Fetch with a progress bar and the summary on stderr; the library's messages name options, not keywords."""
-    from .._http import command_line_terms
     from ..fetch import fetch
 
     bar = None if quiet else _FetchBar(f"fetching {db}")
     try:
-        with command_line_terms():
+        with command_line():
             result = fetch(db, records, data_dir=data_dir, base_url=base_url, progress=bar, retries=retries)
     finally:
         if bar is not None:

@@ -7,20 +7,38 @@ import sys
 
 import click
 
+from ..scheme import RECOMMENDED_PEAKS
+from ..terms import command_line, setting
 from ._common import CLASS_NAMES, _scheme_params, _write_stdout, data_options, echo_err, library_errors, scheme_options
 from .fetch import _run_fetch
 
 
-def _summary(head: str, labels, n_missed, n_short: int, notes=()) -> str:
+def _summary(head: str, labels, found, peaks: str, notes=()) -> str:
     """The one summary line of a segmentation run: ``head`` (what was read, from :func:`_record_head` or the
-    database's), the beats per class, the misses, the short beats, and every note on what is doubtful."""
+    database's), the beats per class, the share of the reference beats they were cut at (or, without annotations,
+    beats per minute against the recommended detector), the short beats, and every note on what is doubtful.
+
+    ``found`` is a :class:`~ecgseg.pipeline.RecordSummary` or a :class:`~ecgseg.batch.RecordsRun`.
+    """
     import numpy as np
 
+    with command_line():
+        better = f"{setting('peaks', RECOMMENDED_PEAKS)} finds nearly all"
+        detector = setting("peaks", RECOMMENDED_PEAKS)
     counts = np.bincount(labels.astype(np.int64) + 1, minlength=len(CLASS_NAMES) + 1)
     per_class = ", ".join(f"{c} {n}" for c, n in zip(CLASS_NAMES, counts[1:]))
-    missed = "no annotations" if n_missed is None else f"{n_missed} annotated beats missed"
-    return (f"{head}: {labels.size} beats ({per_class}, unlabelled {counts[0]}); {missed}; "
-            f"{n_short} beats with T < 0.2 s" + "".join(f"; {note}" for note in notes))
+    if found.n_reference is not None:
+        n_found = found.n_reference - found.n_missed
+        share = f"{100 * n_found / found.n_reference:.1f}%" if found.n_reference else "-"
+        hint = f"; {better}" if peaks == "rule" and found.n_missed else ""
+        coverage = f"found {n_found} of {found.n_reference} reference beats ({share}{hint})"
+    else:
+        minutes = max(found.duration_s, 1e-9) / 60
+        coverage = f"no reference annotations: {labels.size / minutes:.1f} beats/min"
+        if found.n_detected is not None:
+            coverage += f", {detector} finds {found.n_detected / minutes:.1f}/min"
+    return (f"{head}: {labels.size} beats ({per_class}, unlabelled {counts[0]}); {coverage}; "
+            f"{found.n_short} beats with T < 0.2 s" + "".join(f"; {note}" for note in notes))
 
 
 def _record_head(summary, given: str) -> str:
@@ -108,8 +126,7 @@ def segment_record_command(record, db, data_dir, channel, peaks, output, labels_
             summary = write_record(output, record, db, **where)
         if labels_path is not None:
             write_atomic(labels_path, save_npy_bytes(summary.labels))
-    echo_err(_summary(_record_head(summary, record), summary.labels, summary.n_missed, summary.n_short, summary.notes),
-             quiet)
+    echo_err(_summary(_record_head(summary, record), summary.labels, summary, peaks, summary.notes), quiet)
 
 
 @segment.command("database")
@@ -178,8 +195,7 @@ def segment_database_command(database, output, output_dir, data_dir, channel, on
     if run.arrays is None:
         raise click.ClickException(f"no record of {database} could be segmented; nothing written")
     notes = _grouped_notes(run.done)
-    echo_err(_summary(_database_head(database, run.done, output), run.arrays["labels"], run.n_missed, run.n_short,
-                      notes), quiet)
+    echo_err(_summary(_database_head(database, run.done, output), run.arrays["labels"], run, peaks, notes), quiet)
     if run.failures:
         sys.exit(1)
 
