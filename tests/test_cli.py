@@ -220,8 +220,8 @@ def test_the_summary_and_the_file_say_which_lead_and_database(data_dir, tmp_path
     result = run("segment", "record", "102", "--data-dir", str(data_dir), "--peaks", "annotations", "-o", str(out))
     assert result.returncode == 0
     assert result.stderr.decode().strip() == (
-        "102 (mitdb, lead V5): 2187 beats (N 99, S 0, V 4, F 0, Q 2084, unlabelled 0); 0 annotated beats missed; "
-        "0 beats with T < 0.2 s; no MLII lead, so V5 (channel 0) was used")
+        "102 (mitdb, lead V5): 2187 beats (N 99, S 0, V 4, F 0, Q 2084, unlabelled 0); found 2187 of 2187 reference "
+        "beats (100.0%); 0 beats with T < 0.2 s; no MLII lead, so V5 (channel 0) was used")
     with np.load(out) as npz:
         assert (str(npz["lead"]), int(npz["channel"]), str(npz["database"])) == ("V5", 0, "mitdb")
         assert str(npz["notes"]) == "no MLII lead, so V5 (channel 0) was used"
