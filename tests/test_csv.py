@@ -106,3 +106,20 @@ def test_train_on_one_csv_and_evaluate_on_another_in_two_commands(tmp_path):
     assert report["accuracy"] > 0.9 and "records" in report and report["records"] == {}
     code, _, err = _run(["evaluate", str(train_csv), "--model", str(model)])
     assert code == 0 and f"note: {train_csv} is the file the model was trained on: its training beats are scored" in err
+
+
+def test_a_beat_level_split_of_one_csv_is_reproduced_by_evaluate(tmp_path):
+    x, y = separable_beats(50)
+    data, model = tmp_path / "ptbdb.csv", tmp_path / "m.pt"
+    save_beats(data, {"segments": x, "labels": y})
+    code, _, err = _run(["train", str(data), "-o", str(model), "--classes", "a,b,c", "--protocol", "intra",
+                         "--epochs", "1", "--seed", "3", "-q"])
+    assert code == 0, err
+    code, out, err = _run(["evaluate", str(data), "--model", str(model), "--json"])
+    assert code == 0 and err == ""
+    report = json.loads(out)
+    from ecgseg.protocols import protocol_split
+
+    _, held_out = protocol_split(None, y, "intra", seed=3)
+    assert report["protocol"] == "intra" and report["n_beats"] == held_out.sum() and report["class_names"] == ["a", "b", "c"]
+    assert report["scored"].startswith("intra-patient protocol: a random beat split (optimistic")
