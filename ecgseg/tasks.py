@@ -21,7 +21,7 @@ import numpy as np
 from .aami import AAMI_CLASSES
 from .beatfile import CSV_CLASS
 
-__all__ = ["Task", "task_labels", "default_key"]
+__all__ = ["Task", "task_labels", "default_key", "require_labelled"]
 
 
 @dataclass(frozen=True)
@@ -96,8 +96,11 @@ def task_labels(arrays: dict, key: str | None = None, classes=None, *, name: str
     [0, 1, -1]
     """
     key = default_key(arrays) if key is None else key
+    if set(arrays) == {"segments"}:
+        raise ValueError(f"{name} holds beats without labels (a .npy holds the segments only); use the .npz that "
+                         "`ecgseg segment record RECORD --peaks annotations -o beats.npz` writes, or a heartbeat CSV")
     if key not in arrays:
-        have = ", ".join(k for k in arrays if k != "segments") or "no labels"
+        have = ", ".join(k for k in arrays if k != "segments")
         raise ValueError(f"{name} has no {key!r} array (it has {have}); {_key_hint(key)}")
     n = len(arrays["segments"])
     values = np.broadcast_to(np.asarray(arrays[key]), (n,)) if np.ndim(arrays[key]) == 0 else np.asarray(arrays[key])
@@ -141,6 +144,33 @@ def _by_index(values: np.ndarray, classes, key: str, name: str, classes_of: str)
         raise ValueError(f"{name} row {row + 1}: the class is {values[row]}, but the classes{' ' + classes_of if classes_of else ''} "
                          f"are 0-{len(classes) - 1} ({', '.join(classes)})")
     return Task(np.where(values >= 0, values, -1), classes, key, {}, named=False)
+
+
+def require_labelled(task: Task, arrays: dict, name: str) -> None:
+    """Refuse a task in which no beat has a class, saying where the classes may be instead.
+
+    Examples
+    --------
+    >>> arrays = {"segments": np.zeros((2, 187)), "labels": np.array([-1, -1]), "diagnosis": np.array("MI")}
+    >>> require_labelled(task_labels(arrays), arrays, "x.npz")
+    Traceback (most recent call last):
+    ...
+    ValueError: x.npz has no beat of the classes N, S, V, F, Q in 'labels'; its classes may be in 'diagnosis' (--labels)
+    """
+    if (task.labels >= 0).any():
+        return
+    outside = ""
+    if task.left_out:
+        outside = " (it has " + ", ".join(f"{n} {c}" for c, n in sorted(task.left_out.items(), key=lambda kv: -kv[1])[:6]) + ")"
+    texts = [k for k, v in arrays.items() if k not in (task.key, "record", "peaks", "segments")
+             and np.asarray(v).dtype.kind == "U" and (np.asarray(v) != "").any()]
+    if texts:
+        where = f"its classes may be in {', '.join(repr(k) for k in texts)} (--labels)"
+    elif task.left_out:
+        where = "use a model trained on its classes (--model), or train on them (--classes)"
+    else:
+        where = "cut the beats with reference annotations (`ecgseg segment ... --peaks annotations`)"
+    raise ValueError(f"{name} has no beat of the classes {', '.join(task.class_names)} in {task.key!r}{outside}; {where}")
 
 
 def _key_hint(key: str) -> str:

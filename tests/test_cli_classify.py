@@ -156,7 +156,9 @@ def test_cli_train_needs_labels_and_records(tmp_path):
     data = tmp_path / "beats.npy"
     np.save(data, np.zeros((4, 187), np.float32))
     result = CliRunner().invoke(cli, ["train", str(data), "-o", str(tmp_path / "m.pt")])
-    assert result.exit_code == 1 and "has no 'labels' array" in result.stderr
+    assert result.exit_code == 1 and result.stderr == (
+        f"Error: {data} holds beats without labels (a .npy holds the segments only); use the .npz that `ecgseg segment "
+        "record RECORD --peaks annotations -o beats.npz` writes, or a heartbeat CSV\n")
     assert not (tmp_path / "m.pt").exists()
 
 

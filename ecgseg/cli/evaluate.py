@@ -65,7 +65,7 @@ def evaluate_command(data, model, protocol, key, test_fraction, seed, as_json, n
         from ..classify.predict import load_classifier
         from ..evaluate import class_report, format_records, record_reports
         from ..protocols import beats_digest, scored_beats
-        from ..tasks import task_labels
+        from ..tasks import require_labelled, task_labels
 
         arrays = load_beats(data)
         classifier = load_classifier(arrays, model, name=data)
@@ -74,9 +74,7 @@ def evaluate_command(data, model, protocol, key, test_fraction, seed, as_json, n
         trained_key = metadata.get("task", {}).get("labels")
         key = key or (trained_key if trained_key in arrays else None)
         task = task_labels(arrays, key, names, name=data, classes_of=f"of model {classifier.path.name}")
-        if not (task.labels >= 0).any():
-            raise ValueError(f"{data} has no beat labelled with the model's classes ({', '.join(names)}) in "
-                             f"{task.key!r}{_left_out(task)}; {_labels_hint(arrays, task.key)}")
+        require_labelled(task, arrays, data)
         records = np.asarray(arrays["record"]).astype(str) if "record" in arrays else None
         protocol = protocol or default_protocol(metadata, records)
         test, notes = scored_beats(records, task.labels, protocol, metadata, test_fraction=test_fraction, seed=seed,
@@ -111,14 +109,6 @@ def _left_out(task) -> str:
     if not task.left_out:
         return ""
     return " (" + ", ".join(f"{n} {name}" for name, n in sorted(task.left_out.items(), key=lambda kv: -kv[1])[:6]) + ")"
-
-
-def _labels_hint(arrays: dict, key: str) -> str:
-    texts = [k for k, v in arrays.items() if getattr(v, "dtype", None) is not None and v.dtype.kind == "U"
-             and k not in ("record", "peaks")]
-    if texts:
-        return f"its classes may be in {', '.join(repr(k) for k in texts)} (--labels); or pass a model of these classes"
-    return "score it with a model trained on its classes (--model)"
 
 
 def _save_confusion(report, path: str, title: str) -> None:

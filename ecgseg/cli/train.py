@@ -132,10 +132,11 @@ def train_command(data, output, key, classes, protocol, init, freeze, arch, cont
         from ..classify.train import train
         from ..classify.transfer import init_summary
         from ..protocols import beats_digest, patient_of, protocol_split
-        from ..tasks import task_labels
+        from ..tasks import require_labelled, task_labels
 
         arrays = load_beats(data)
         task = task_labels(arrays, key, classes, name=data, classes_of="named by --classes")
+        require_labelled(task, arrays, data)
         if not task.named and classes is None:
             echo_err(f"note: {data} names no classes; its classes 0-{len(task.class_names) - 1} are taken as "
                      f"{', '.join(task.class_names)}; name them with --classes", quiet)
