@@ -80,7 +80,7 @@ def evaluate_command(data, model, protocol, key, test_fraction, seed, as_json, n
         test, notes = scored_beats(records, task.labels, protocol, metadata, test_fraction=test_fraction, seed=seed,
                                    digest=beats_digest(arrays["segments"]), name=data)
         if task.left_out:
-            notes.append(f"beats of classes the model does not have are not scored:{_left_out(task)[1:]}")
+            notes.append(f"beats of classes the model does not have are not scored{_left_out(task)}")
         x, extra = classifier.inputs(arrays, data)  # over every beat: a beat's context depends on its neighbours
         probabilities = classifier.predict_proba(x[test], None if extra is None else extra[test],
                                                  calibrated=not no_calibration, name=f"beats in {data}")
