@@ -11,7 +11,9 @@ Same rules as ``_kernels.py``: validated, contiguous arrays in; no
 
 Layouts
 -------
-``params`` (int64): 0 window, 1 hop (samples), 2 ring mask.
+``params`` (int64): 0 window, 1 hop (input samples, multiples of the
+decimation), 2 ring mask, 3 decimation (the ring keeps every such sample of
+the low-passed signal: 30 Hz needs no more than ~100 samples a second).
 ``coef`` (float64): 0-2 high-pass b0, b1, a1; 3-7 low-pass b0, b1, b2, a1, a2.
 ``fstate`` (float64): 0 previous input, 1 previous high-pass output,
 2-3 low-pass delay line.
@@ -61,7 +63,8 @@ def leakage_scan(x, params, coef, ring, fstate, istate):
     returned for it). A non-finite sample is a gap: the filters restart on
     the first sample after it.
     """
-    window, hop, mask = params[0], params[1], params[2]
+    window, hop, mask, step = params[0], params[1], params[2], params[3]
+    window_d = window // step
     hb0, hb1, ha1 = coef[0], coef[1], coef[2]
     lb0, lb1, lb2, la1, la2 = coef[3], coef[4], coef[5], coef[6], coef[7]
     x_prev, y_prev, z1, z2 = fstate[0], fstate[1], fstate[2], fstate[3]
@@ -88,13 +91,14 @@ def leakage_scan(x, params, coef, ring, fstate, istate):
             lp = lb0 * hp + z1
             z1 = lb1 * hp - la1 * lp + z2
             z2 = lb2 * hp - la2 * lp
-            ring[t & mask] = lp
+            if (t + 1) % step == 0:
+                ring[(t // step) & mask] = lp
             valid += 1
         t += 1
         if t % hop == 0 and t >= window:
             if valid >= window and k < n_max:
                 ends[k] = t
-                values[k] = _leakage(ring, mask, t, window)
+                values[k] = _leakage(ring, mask, t // step, window_d)
                 k += 1
     fstate[0], fstate[1], fstate[2], fstate[3] = x_prev, y_prev, z1, z2
     istate[0], istate[1] = t, valid

@@ -70,13 +70,16 @@ class VFScanner:
     """
 
     def __init__(self, fs: float, *, window_s, hop_s, enter, stay, margin_s, highpass_hz, lowpass_hz):
-        window = max(int(round(window_s * fs)), 4)
-        hop = max(int(round(hop_s * fs)), 1)
+        # The leakage is computed on every ``step``-th sample of the 30 Hz low-passed signal (about 100 a second
+        # or more); window and hop are whole numbers of steps so the windows sit on that grid.
+        step = max(int(fs // 100), 1)
+        window = max(int(round(window_s * fs / step)), 4) * step
+        hop = max(int(round(hop_s * fs / step)), 1) * step
         margin = int(round(margin_s * fs))
         if not 0 <= 2 * margin < window:
             raise ValueError(f"margin_s must lie in [0, window_s / 2), got {margin_s!r} with window_s={window_s!r}")
-        ring = 1 << int(np.ceil(np.log2(window + 1)))
-        self.params = np.array([window, hop, ring - 1], dtype=np.int64)
+        ring = 1 << int(np.ceil(np.log2(window // step + 1)))
+        self.params = np.array([window, hop, ring - 1, step], dtype=np.int64)
         self.coef = _coefficients(fs, highpass_hz, lowpass_hz)
         self.ring = np.zeros(ring)
         self.fstate = np.zeros(4)
