@@ -13,8 +13,13 @@ Hamilton's OSEA, 2002) with three changes for hard signals:
   estimate twice too long) still opens the window for the missed beats.
 - The threshold rises with the noise: OSEA puts it ``threshold`` of the
   way from the mean noise peak to the mean QRS peak; here that fraction
-  grows with the ratio of the two means once it passes ``rho0``, so where
-  noise peaks approach QRS peaks the threshold moves towards the QRS.
+  grows with the noise ratio (the mean steepest slope of the last noise
+  peaks over that of the last QRS complexes) once it passes ``rho0``, never
+  past ``cap``: where noise slopes approach QRS slopes (muscle noise) the
+  threshold moves towards the QRS. Slopes, not the feature, measure the
+  noise: large atrial flutter waves and T waves have gentle slopes and are
+  no reason to miss beats (with the feature's peaks, MIT-BIH 222 lost 26
+  beats of atrial fibrillation and flutter; with slopes 16).
 - Early candidates need more in noise: a candidate sooner than
   ``early`` mean R-R intervals after the last QRS faces a threshold raised
   by ``early_slope`` times the same noise ratio excess. In clean signals
@@ -30,7 +35,8 @@ span (no QRS for this long restarts the estimates), 3 refractory, 4 longest
 pre-blank, 5 longest T-wave window (samples); 6 number of peaks averaged.
 ``fpar`` (float64): 0 threshold, 1 search-back (mean R-R intervals),
 2 pre-blank and 3 T-wave window as fractions of the mean R-R, 4 ``rho0``,
-5 threshold slope, 6 ``early`` (fraction of the mean R-R), 7 ``early_slope``.
+5 threshold slope, 6 ``early`` (fraction of the mean R-R), 7 ``early_slope``,
+8 ``cap`` (the highest threshold fraction).
 Events: as in ``_detector_kernels`` (``ev_i`` columns 0 time, 4 flags with
 1 = not a baseline shift, 2 = first after a gap; ``ev_f`` columns 0 peak
 value, 1 largest slope).
@@ -57,16 +63,16 @@ def _window(rrmean, fraction, shortest, longest):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _fraction(nmean, qmean, threshold, rho0, slope):
-    """OSEA's threshold fraction, raised by ``slope`` per unit of the noise-to-QRS ratio above ``rho0``."""
-    rho = nmean / qmean if qmean > 0.0 else 0.0
+def _fraction(nslope, qslope, threshold, rho0, slope):
+    """OSEA's threshold fraction, raised by ``slope`` per unit of the noise-to-QRS slope ratio above ``rho0``."""
+    rho = nslope / qslope if qslope > 0.0 else 0.0
     return threshold + slope * max(0.0, rho - rho0)
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _threshold(nmean, qmean, fraction):
-    # Never past 0.9 of the way to the QRS mean: a QRS a little smaller than average must still pass.
-    return nmean + min(fraction, 0.9) * (qmean - nmean)
+def _threshold(nmean, qmean, fraction, cap):
+    # Never past ``cap`` of the way to the QRS mean: a QRS a little smaller than average must still pass.
+    return nmean + min(fraction, cap) * (qmean - nmean)
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -131,11 +137,16 @@ def decide(ev_i, ev_f, t_end, ipar, fpar):
     second, init, reset, refractory, pb_max, tw_max, n_avg = ipar[0], ipar[1], ipar[2], ipar[3], ipar[4], ipar[5], ipar[6]
     threshold, searchback, pb_frac, tw_frac = fpar[0], fpar[1], fpar[2], fpar[3]
     rho0, rho_slope, early, early_slope = fpar[4], fpar[5], fpar[6], fpar[7]
+    cap = fpar[8]
     n_reset_bins = max(int(round(reset / second)), 1)
     bins = np.zeros(max(max(int(round(init / second)), 1), n_reset_bins))
     level, rr0 = _initial(ev_i, ev_f, t_end, second, init, refractory, bins)
     qbuf = np.full(n_avg, level)
     nbuf = np.zeros(n_avg)
+    qsbuf = np.zeros(n_avg)
+    nsbuf = np.zeros(n_avg)
+    qsmean = 0.0
+    nsmean = 0.0
     rbuf = np.full(n_avg, rr0)
     qmean, nmean, rrmean = level, 0.0, rr0
     last_qrs = ev_i[0, 0]
@@ -155,9 +166,10 @@ def decide(ev_i, ev_f, t_end, ipar, fpar):
             t = ev_i[c, 0]
             value = ev_f[c, 0]
             # Time-driven rules up to this candidate: search-back, then restarts after long silences.
-            thr = _threshold(nmean, qmean, _fraction(nmean, qmean, threshold, rho0, rho_slope))
+            thr = _threshold(nmean, qmean, _fraction(nsmean, qsmean, threshold, rho0, rho_slope), cap)
             if sb >= 0 and ev_f[sb, 0] > 0.5 * thr and t - 1 > last_qrs + searchback * rrmean:
                 qmean = _push(qbuf, ev_f[sb, 0])
+                qsmean = _push(qsbuf, ev_f[sb, 1])
                 if rr_valid:
                     rrmean = _push(rbuf, float(ev_i[sb, 0] - last_qrs))
                 qrs[n_qrs] = sb
@@ -176,13 +188,14 @@ def decide(ev_i, ev_f, t_end, ipar, fpar):
             b = (t - reset_ref) // second
             if 0 <= b < n_reset_bins:
                 bins[b] = max(bins[b], value)
-            fraction = _fraction(nmean, qmean, threshold, rho0, rho_slope)
+            fraction = _fraction(nsmean, qsmean, threshold, rho0, rho_slope)
             if rr_valid and t - last_qrs < early * rrmean:
-                fraction = _fraction(nmean, qmean, fraction, rho0, early_slope)
+                fraction = _fraction(nsmean, qsmean, fraction, rho0, early_slope)
             tw = _window(rrmean, tw_frac, refractory, tw_max)
             is_twave = t - last_qrs < tw and ev_f[c, 1] < 0.5 * lastmax
-            if value > _threshold(nmean, qmean, fraction) and not is_twave:
+            if value > _threshold(nmean, qmean, fraction, cap) and not is_twave:
                 qmean = _push(qbuf, value)
+                qsmean = _push(qsbuf, ev_f[c, 1])
                 if rr_valid:
                     rrmean = _push(rbuf, float(t - last_qrs))
                 qrs[n_qrs] = c
@@ -191,10 +204,11 @@ def decide(ev_i, ev_f, t_end, ipar, fpar):
                 bins[:] = 0.0
             else:
                 nmean = _push(nbuf, value)
+                nsmean = _push(nsbuf, ev_f[c, 1])
                 if t - last_qrs >= tw and (sb < 0 or value > ev_f[sb, 0]):
                     sb = c
         if e == n:
-            thr = _threshold(nmean, qmean, _fraction(nmean, qmean, threshold, rho0, rho_slope))
+            thr = _threshold(nmean, qmean, _fraction(nsmean, qsmean, threshold, rho0, rho_slope), cap)
             if sb >= 0 and ev_f[sb, 0] > 0.5 * thr and t_end - 1 > last_qrs + searchback * rrmean:
                 qrs[n_qrs] = sb
                 n_qrs += 1

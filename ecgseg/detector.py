@@ -19,16 +19,17 @@ Every constant is in seconds, so any rate works (tested from 100 to
   normal rates (pre-blank from R-R 0.56 s, T-wave window from 0.4 s). After a
   sudden jump to 300 bpm the mean of 8 R-R intervals takes about 2 s to follow.
 - The threshold fraction (0.3125, OSEA) rises by 1.5 per unit of the ratio
-  of the noise and QRS peak means above 0.15, and by 4 more for a candidate
-  sooner than 0.7 mean R-R after the last QRS. Clean signals keep OSEA's
-  threshold; in muscle noise the threshold moves towards the QRS.
+  of the mean steepest slopes of the last noise peaks and QRS complexes
+  above 0.15, and by 4 more for a candidate sooner than 0.7 mean R-R after
+  the last QRS, to at most 0.7. Clean signals keep OSEA's threshold; in
+  muscle noise the threshold moves towards the QRS.
 - Pre-blank is 250 ms, not OSEA's 200 ms, because the large P waves of
   MIT-BIH record 108 (P to R just over 200 ms) were taken for beats.
 - Stretches of ventricular flutter or fibrillation
   (:mod:`ecgseg.fibrillation`) hold no R-peaks: their waves are not beats.
 
 What was chosen on which data: the feature, the noise constants (0.15, 1.5,
-0.7, 4) and the rhythm fractions on the DS1 records of MIT-BIH (de Chazal
+0.7, 4, 0.7) and the rhythm fractions on the DS1 records of MIT-BIH (de Chazal
 2004), clean and with the Noise Stress Test Database's ``bw`` and ``ma``
 noise (its second signal, so the benchmark's first signal is not the one
 tuned on), and on synthetic rhythms of 60-300 bpm; the 250 ms pre-blank on
@@ -170,7 +171,7 @@ class _Scanner:
 def _detect_stream(chunks: Iterable, fs: float, *, lowpass_s, highpass_s, derivative_s, integration_s,
                    refractory_s, peak_timeout_s, refine_s, baseline_shift_s, baseline_pair_s, threshold, preblank_s,
                    preblank_rr, twave_s, twave_rr, searchback, init_s, reset_s, n_average, noise_ratio, noise_slope,
-                   early_rr, early_slope, keep_vf=False) -> Detection:
+                   early_rr, early_slope, threshold_cap, keep_vf=False) -> Detection:
     fs = check_fs(fs)
     if not 0.0 < threshold < 1.0:
         raise ValueError(
@@ -192,7 +193,7 @@ def _detect_stream(chunks: Iterable, fs: float, *, lowpass_s, highpass_s, deriva
     ipar = np.array([max(int(fs), 1), _samples(init_s, fs), _samples(reset_s, fs), refractory,
                      max(_samples(preblank_s, fs), refractory), max(_samples(twave_s, fs), refractory), int(n_average)],
                     dtype=np.int64)
-    fpar = np.array([threshold, searchback, preblank_rr, twave_rr, noise_ratio, noise_slope, early_rr, early_slope],
+    fpar = np.array([threshold, searchback, preblank_rr, twave_rr, noise_ratio, noise_slope, early_rr, early_slope, threshold_cap],
                     dtype=np.float64)
     qrs = _decide_kernels.decide(ev_i, ev_f, scanner.n_samples, ipar, fpar)
     votes = ev_i[qrs, 3]
@@ -228,6 +229,7 @@ _DEFAULTS = dict(
     noise_slope=1.5,
     early_rr=0.7,
     early_slope=4.0,
+    threshold_cap=0.7,
 )
 
 
@@ -263,7 +265,7 @@ def detect(signal, fs: float, *, keep_vf: bool = False, **params) -> Detection:
         ``twave_rr`` (0.9 mean R-R), ``searchback`` (1.5 mean R-R),
         ``init_s`` and ``reset_s`` (8.0), ``n_average`` (8 peaks),
         ``noise_ratio`` (0.15) and ``noise_slope`` (1.5), ``early_rr`` (0.7)
-        and ``early_slope`` (4.0).
+        and ``early_slope`` (4.0), ``threshold_cap`` (0.7).
 
     Returns
     -------

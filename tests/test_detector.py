@@ -267,7 +267,7 @@ def test_muscle_noise_at_6_db(data_dir):
     """Protocol: MIT-BIH 118 and 119 (the Noise Stress Test Database's own records; DS1), lead MLII, minutes 0-10,
     with the nstdb muscle-artefact record ``ma`` (signal 0) added throughout at 6 dB SNR as PhysioNet's ``nst``
     scales it (QRS peak-to-peak against noise RMS, trimmed means), with no clean start to learn from; 150 ms,
-    summed. Floor: Se >= 99 %, +P >= 90 % (measured 99.37 / 92.98; OSEA's slope feature and fixed threshold
+    summed. Floor: Se >= 99 %, +P >= 90 % (measured 99.44 / 93.36; OSEA's slope feature and fixed threshold
     fraction, the detector before issue 14: 98.25 / 75.38)."""
     import wfdb
 
