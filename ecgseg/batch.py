@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from .atomic import atomic_file
 from .beatfile import beat_arrays, concatenate
 from .parallel import RecordFailure, map_records
 from .pipeline import RecordSummary, segment_record, write_record
-from .records import DEFAULT_DB, record_name
+from .records import DEFAULT_DB, open_record, record_name
 
 __all__ = ["RecordsRun", "segment_records", "read_index", "INDEX_NAME"]
 
@@ -115,13 +115,17 @@ def _write_index(output_dir: Path, rows: dict[str, dict]) -> None:
 
 
 def _gather_one(name: str, db, data_dir, channel, peaks, chunk_s, params) -> tuple[dict, RecordSummary]:
-    beats = segment_record(name, db, data_dir=data_dir, channel=channel, peaks=peaks, chunk_s=chunk_s, **params)
-    return beat_arrays(beats, record_name(name)), RecordSummary.of(beats, record_name(name))
+    source = open_record(name, db, data_dir=data_dir, channel=channel)
+    beats = segment_record(source, peaks=peaks, chunk_s=chunk_s, **params)
+    return beat_arrays(beats, source.name), RecordSummary.of(beats, source.name)
 
 
 def _write_one(name: str, output_dir: Path, db, data_dir, channel, peaks, chunk_s, params) -> RecordSummary:
-    return write_record(output_dir / f"{record_name(name)}.npz", name, db, data_dir=data_dir, channel=channel,
-                        peaks=peaks, chunk_s=chunk_s, **params)
+    source = open_record(name, db, data_dir=data_dir, channel=channel)
+    target = output_dir / f"{source.name}.npz"  # a record in a subfolder gets the same subfolder here
+    target.parent.mkdir(parents=True, exist_ok=True)
+    summary = write_record(target, source, peaks=peaks, chunk_s=chunk_s, **params)
+    return replace(summary, file=f"{source.name}.npz")
 
 
 def segment_records(
@@ -176,7 +180,7 @@ def segment_records(
     ((4138, 187), [], 0)
     """
     options = dict(db=db, data_dir=data_dir, channel=channel, peaks=peaks, chunk_s=chunk_s, params=params)
-    stems = [record_name(name) for name in names]
+    stems = [record_name(name, db, data_dir) for name in names]
     order = {stem: i for i, stem in enumerate(stems)}
     if output_dir is None:
         run = RecordsRun()
@@ -194,13 +198,15 @@ def segment_records(
         run = _to_folder(names, stems, Path(output_dir), partial(_write_one, output_dir=Path(output_dir), **options),
                          jobs, scheduler, resume, progress)
         run.done.sort(key=lambda summary: order.get(summary.record, len(order)))
-    run.failures.sort(key=lambda failure: order[record_name(failure.record)])
+    given = {name: i for i, name in enumerate(names)}
+    run.failures.sort(key=lambda failure: given[failure.record])
     return run
 
 
-def _to_folder(names, stems, output_dir: Path, task, jobs, scheduler, resume, progress) -> RecordsRun:
+def _to_folder(names, stems: list[str], output_dir: Path, task, jobs, scheduler, resume, progress) -> RecordsRun:
     if output_dir.exists() and not output_dir.is_dir():
         raise ValueError(f"output folder {output_dir} is a file; give a folder (it is created if missing)")
+    stem_of = dict(zip(names, stems))
     repeated = sorted(s for s, n in Counter(stems).items() if n > 1)
     if repeated:
         raise ValueError(f"records {', '.join(repeated)} are given more than once (by name or path); each record needs its own file")
@@ -217,7 +223,7 @@ def _to_folder(names, stems, output_dir: Path, task, jobs, scheduler, resume, pr
             for name, result in map_records(task, todo, jobs=jobs, scheduler=scheduler, progress=progress):
                 if isinstance(result, RecordFailure):
                     run.failures.append(result)
-                    row = {"record": record_name(name), "status": "failed", "reason": result.reason}
+                    row = {"record": stem_of[name], "status": "failed", "reason": result.reason}
                 else:
                     run.done.append(result)
                     row = {"record": result.record, "status": "ok", "n_beats": result.n_beats,

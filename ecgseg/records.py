@@ -20,9 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ._layout import read_local_records
 from .diagnosis import header_diagnosis
 
-__all__ = ["Record", "RecordReader", "open_record", "resolve_data_dir", "record_path", "record_name", "list_records",
+__all__ = ["Record", "RecordReader", "open_record", "resolve_data_dir", "record_path", "record_name", "is_path", "list_records",
            "read_record", "read_signal", "read_annotations"]
 
 DEFAULT_DB = "mitdb"
@@ -102,79 +103,135 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     return Path(platformdirs.user_cache_dir("ecgseg"))
 
 
-def _is_path(record: str) -> bool:
-    return os.sep in record or "/" in record or record.endswith(".hea")
+def is_path(record) -> bool:
+    """Whether a record is given by path, never a name in a database: a Path object, absolute, ``./`` or ``../``
+    first, ``.hea`` last. (A relative name with a ``/`` is a name in the database when it is there: see
+    :func:`record_path`.)
+
+    Examples
+    --------
+    >>> is_path("patient001/s0010_re"), is_path("./m"), is_path("x/100.hea")
+    (False, True, True)
+    """
+    if isinstance(record, os.PathLike):
+        return True
+    return (os.path.isabs(record) or record.startswith(("./", "../", "~")) or record.endswith(".hea")
+            or (os.sep != "/" and os.sep in record))
+
+
+def _hea(path: Path) -> Path:
+    return path.parent / f"{path.name}.hea"  # not with_suffix: a record name may hold a dot
+
+
+def _locate(record, db: str, data_dir) -> tuple[Path, str, str]:
+    """``(path without extension, name, database)`` of a record given by name or by path.
+
+    A name is looked up in ``DATA/db/``, subfolders and all (ptbdb's ``patient001/s0010_re``); a relative
+    name with a ``/`` that is not there but is a record from the working folder is that path. A record given
+    by path is named after its file and has no database (``""``).
+    """
+    if is_path(record):
+        path = Path(os.path.expanduser(os.fspath(record)))
+        path = path.with_name(path.name[:-4]) if path.name.endswith(".hea") else path
+        return path, path.name, ""
+    in_db = resolve_data_dir(data_dir) / db / record
+    if "/" in record and not _hea(in_db).is_file() and _hea(Path(record)).is_file():
+        return Path(record), Path(record).name, ""
+    return in_db, record.rstrip("/"), db
 
 
 def record_path(record: str | os.PathLike, db: str = DEFAULT_DB, data_dir=None) -> Path:
-    """Path (without extension) of a record given by name (``"100"``) or by path (``"data/100"``, ``"x/100.hea"``).
+    """Path (without extension) of a record given by name (``"100"``, ``"patient001/s0010_re"``) or by path
+    (``"./data/100"``, ``"x/100.hea"``).
+
+    A name is looked for in the database's folder of the data folder, in subfolders too; a relative name with a
+    ``/`` that is not there is taken as a path from the working folder when that record exists.
 
     Examples
     --------
     >>> record_path("100", data_dir="/data")
     PosixPath('/data/mitdb/100')
+    >>> record_path("patient001/s0010_re", "ptbdb", data_dir="/data")
+    PosixPath('/data/ptbdb/patient001/s0010_re')
     >>> record_path("/elsewhere/s0010_re.hea")
     PosixPath('/elsewhere/s0010_re')
     """
-    record = os.fspath(record)
-    if _is_path(record):
-        path = Path(record)
-        return path.with_suffix("") if path.suffix == ".hea" else path
-    return resolve_data_dir(data_dir) / db / record
+    return _locate(record, db, data_dir)[0]
 
 
-def record_name(record: str | os.PathLike) -> str:
-    """The record's own name, also when it is given as a path (``"data/100.hea"`` -> ``"100"``).
+def record_name(record: str | os.PathLike, db: str = DEFAULT_DB, data_dir=None) -> str:
+    """The record's name: as its database lists it (``"patient001/s0010_re"``), or its file's name when it is
+    given as a path (``"data/100.hea"`` -> ``"100"``).
 
     Examples
     --------
-    >>> record_name("100"), record_name("/elsewhere/s0010_re.hea")
-    ('100', 's0010_re')
+    >>> record_name("100"), record_name("patient001/s0010_re", "ptbdb"), record_name("/elsewhere/s0010_re.hea")
+    ('100', 'patient001/s0010_re', 's0010_re')
     """
-    return record_path(record, data_dir=".").name
+    return _locate(record, db, data_dir)[1]
 
 
 def list_records(db: str = DEFAULT_DB, data_dir=None) -> list[str]:
-    """Record names listed in a database's RECORDS file.
+    """Record names a database's ``RECORDS`` lists, following nested lists (PTB-XL's ``records100/00000/``).
+
+    Names are as :func:`open_record` takes them, relative to the database folder (``"patient001/s0010_re"``).
+    A folder that a list names but whose own ``RECORDS`` is not on disk (not fetched) is given as it is listed,
+    ending in ``/``, so that opening it fails with the reason and the command to fetch it.
 
     Raises
     ------
     FileNotFoundError
         When the database is not in the data folder.
+
+    Examples
+    --------
+    >>> list_records("mitdb", DATA)[:3]
+    ['100', '101', '102']
     """
     folder = resolve_data_dir(data_dir) / db
-    listing = folder / "RECORDS"
-    if not listing.is_file():
+    if not (folder / "RECORDS").is_file():
         raise FileNotFoundError(
             f"database {db!r} is not in {folder} (no RECORDS file); fetch it with `ecgseg fetch {db}` "
             "or point --data-dir / $ECGSEG_DATA at a folder that holds it"
         )
-    return listing.read_text().split()
+    records, missing = read_local_records(folder)
+    return records + missing
 
 
-def _fetch_hint(path: Path, db: str) -> str:
-    return f"fetch it with `ecgseg fetch {db} --records {path.name}` or set --data-dir / $ECGSEG_DATA"
+def _fetch_hint(name: str, db: str) -> str:
+    return f"fetch it with `ecgseg fetch {db} --records {name}` or set --data-dir / $ECGSEG_DATA"
 
 
-def _read_header(path: Path, db: str):
+def _not_found(record, path: Path, name: str, database: str) -> FileNotFoundError:
+    """Why a record is not there, and how to get it (a record given by path has no fetch hint)."""
+    given = os.fspath(record)
+    if not database:
+        return FileNotFoundError(f"record {name!r} not found: no {_hea(path)}")
+    if given.endswith("/"):
+        return FileNotFoundError(f"{given!r} is a folder listed in {database}'s RECORDS, but its own list "
+                                 f"{path}/RECORDS is not on disk; {_fetch_hint(given, database)}")
+    also = f", nor {given}.hea from here" if "/" in given else ""  # a name with a / is looked for in both
+    return FileNotFoundError(f"record {name!r} not found: no {_hea(path)}{also}; {_fetch_hint(name, database)}")
+
+
+def _read_header(record, path: Path, name: str, database: str):
     import wfdb  # ~0.4 s to import (pandas): only when reading records
 
-    if not path.with_suffix(".hea").is_file():
-        raise FileNotFoundError(f"record {path.name!r} not found: no {path}.hea; {_fetch_hint(path, db)}")
+    if not _hea(path).is_file():
+        raise _not_found(record, path, name, database)
     try:
         header = wfdb.rdheader(str(path))
     except Exception as error:  # wfdb raises many types on a malformed header
-        raise ValueError(f"cannot read header {path}.hea ({type(error).__name__}: {error}); is the file corrupt?") from None
+        raise ValueError(f"cannot read header {_hea(path)} ({type(error).__name__}: {error}); is the file corrupt?") from None
     for file_name in set(header.file_name or []):
         if not (path.parent / file_name).is_file():
+            hint = f"; {_fetch_hint(name, database)}" if database else ""
             raise FileNotFoundError(
-                f"record {path.name!r} has a header but its signal file {path.parent / file_name} is missing; "
-                f"{_fetch_hint(path, db)}"
-            )
+                f"record {name!r} has a header but its signal file {path.parent / file_name} is missing{hint}")
     return header
 
 
-def _channel_index(header, channel, path: Path) -> int:
+def _channel_index(header, channel, name: str) -> int:
     names = list(header.sig_name)
     if channel is None:
         return names.index(PREFERRED_CHANNEL) if PREFERRED_CHANNEL in names else 0
@@ -184,7 +241,7 @@ def _channel_index(header, channel, path: Path) -> int:
             return index
     elif str(channel) in names:
         return names.index(str(channel))
-    raise ValueError(f"record {path.name!r} has no channel {channel!r}; its channels are {', '.join(names)} (or 0..{len(names) - 1})")
+    raise ValueError(f"record {name!r} has no channel {channel!r}; its channels are {', '.join(names)} (or 0..{len(names) - 1})")
 
 
 class _Lead:
@@ -242,8 +299,9 @@ class RecordReader:
     (360.0, 650000, 'MLII', [-0.145, -0.145, -0.145])
     """
 
-    def __init__(self, path: Path, header, channel_index: int, *, database: str = "", notes: tuple[str, ...] = ()):
-        self.path, self.name = path, path.name
+    def __init__(self, path: Path, header, channel_index: int, *, name: str | None = None, database: str = "",
+                 notes: tuple[str, ...] = ()):
+        self.path, self.name = path, path.name if name is None else name
         self.fs = float(header.fs)
         self.n_samples = int(header.sig_len) if header.sig_len else None  # some headers leave it out
         self.channel_index = channel_index
@@ -314,14 +372,13 @@ def open_record(record: str | os.PathLike, db: str = DEFAULT_DB, *, data_dir=Non
     ValueError
         Corrupt header, unknown channel.
     """
-    path = record_path(record, db, data_dir)
-    header = _read_header(path, db)
-    index = _channel_index(header, channel, path)
+    path, name, database = _locate(record, db, data_dir)
+    header = _read_header(record, path, name, database)
+    index = _channel_index(header, channel, name)
     notes = ()
     if channel is None and header.sig_name[index] != PREFERRED_CHANNEL:  # the scheme was built on MLII
         notes = (f"no {PREFERRED_CHANNEL} lead, so {header.sig_name[index]} (channel {index}) was used",)
-    database = "" if _is_path(os.fspath(record)) else db
-    return RecordReader(path, header, index, database=database, notes=notes)
+    return RecordReader(path, header, index, name=name, database=database, notes=notes)
 
 
 def read_record(
@@ -377,7 +434,7 @@ def read_annotations(path: Path, sampfrom: int = 0, sampto: int | None = None) -
     """Positions (shifted by ``sampfrom``) and symbols of the ``.atr`` annotations in range; (None, None) without one."""
     import wfdb
 
-    if not path.with_suffix(".atr").is_file():
+    if not (path.parent / f"{path.name}.atr").is_file():
         return None, None
     try:
         ann = wfdb.rdann(str(path), "atr", sampfrom=sampfrom, sampto=sampto)

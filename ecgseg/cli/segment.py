@@ -111,19 +111,21 @@ def segment_record_command(record, db, data_dir, channel, peaks, output, labels_
         from ..atomic import write_atomic
         from ..beatfile import save_npy_bytes
         from ..pipeline import RecordSummary, segment_record, write_record
-        from ..records import record_name
+        from ..records import is_path, open_record
 
         if fetch_first:
-            if "/" in record or record.endswith(".hea"):
-                raise click.ClickException(f"--fetch takes a record name such as 100, not a path ({record})")
+            if is_path(record):
+                raise click.ClickException(f"--fetch takes a record as its database lists it (100, "
+                                           f"patient001/s0010_re), not a path ({record})")
             _run_fetch(db, [record], data_dir, None, 3, quiet)
-        where = dict(data_dir=data_dir, channel=channel, peaks=peaks, chunk_s=chunk_s, **params)
+        source = open_record(record, db, data_dir=data_dir, channel=channel)
+        where = dict(peaks=peaks, chunk_s=chunk_s, **params)
         if output is None:
-            beats = segment_record(record, db, **where)
+            beats = segment_record(source, **where)
             _write_stdout(save_npy_bytes(beats.segments))
-            summary = RecordSummary.of(beats, record_name(record))
+            summary = RecordSummary.of(beats, source.name)
         else:  # streamed from a temporary file when read in chunks: never all segments in memory
-            summary = write_record(output, record, db, **where)
+            summary = write_record(output, source, **where)
         if labels_path is not None:
             write_atomic(labels_path, save_npy_bytes(summary.labels))
     echo_err(_summary(_record_head(summary, record), summary.labels, summary, peaks, summary.notes), quiet)
