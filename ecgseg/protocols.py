@@ -23,6 +23,7 @@ import hashlib
 import numpy as np
 
 from .aami import AAMI_CLASSES, INTER_CLASSES, PROTOCOLS, TEST_FRACTION
+from .terms import say, setting
 
 __all__ = ["DS1", "DS2", "PACED", "patient_of", "split_validation", "patient_folds", "protocol_split", "beats_digest",
            "scored_beats"]
@@ -176,20 +177,22 @@ def protocol_split(records, labels, protocol: str = "inter", *, test_fraction: f
         return labelled.copy(), labelled.copy()
     if records is None:
         raise ValueError(f"the {protocol} protocol needs the record of each beat, and {name} has none (a CSV); "
-                         "use the intra (beat-level) or all protocol")
+                         f"use {setting('protocol', 'intra')} (beat-level) or {setting('protocol', 'all')}")
     records = np.asarray(records).astype(str)
     if protocol == "inter":
         train = labelled & np.isin(records, DS1)
         test = labelled & np.isin(records, DS2)
         if not train.any() or not test.any():
             raise ValueError(f"the inter-patient protocol needs MIT-BIH DS1 and DS2 records, and {name} "
-                             f"{_holds(records, labelled)}; segment the whole database with `ecgseg segment database "
-                             "mitdb --peaks annotations`, or use the patient protocol")
+                             f"{_holds(records, labelled)}; segment the whole database ("
+                             + say("`ecgseg segment database mitdb --peaks annotations`",
+                                   "`ecgseg.segment_records(names, peaks='annotations')`")
+                             + f"), or use {setting('protocol', 'patient')}")
         return train, test
     patients = patient_of(records)
     if np.unique(patients[labelled]).size < 2:
         raise ValueError(f"the patient protocol holds whole patients out, and {name} {_holds(records, labelled)}; "
-                         "give beats of at least 2 patients, or use the intra (beat-level) protocol")
+                         f"give beats of at least 2 patients, or use {setting('protocol', 'intra')} (beat-level)")
     held = split_validation(patients[labelled], np.asarray(labels)[labelled], test_fraction, seed, scored=scored)
     test = labelled & np.isin(patients, held)
     return labelled & ~test, test
@@ -265,24 +268,25 @@ def scored_beats(records, labels, protocol: str, trained: dict, *, test_fraction
     if protocol == "inter":
         if records is None:
             raise ValueError(f"the inter-patient protocol scores MIT-BIH DS2 records and {name} has no record of "
-                             "each beat (a CSV); use --protocol all")
+                             f"each beat (a CSV); use {setting('protocol', 'all')}")
         test = labelled & np.isin(np.asarray(records).astype(str), DS2)
         if not test.any():
             raise ValueError(f"the inter-patient protocol scores MIT-BIH DS2 records, and {name} "
-                             f"{_holds(records, labelled)}; --protocol patient scores the patients the model did not "
-                             "train on, --protocol all every beat")
+                             f"{_holds(records, labelled)}; {setting('protocol', 'patient')} scores the patients the "
+                             f"model did not train on, {setting('protocol', 'all')} every beat")
     elif protocol == "patient":
         if records is None:
             raise ValueError(f"{name} has no record of each beat (a CSV), so the patients the model trained on "
-                             "cannot be left out; use --protocol all")
+                             f"cannot be left out; use {setting('protocol', 'all')}")
         if seen is None:
-            raise ValueError("the model does not record which patients it trained on; use --protocol all (optimistic "
-                             "if it trained on these beats) or retrain it with `ecgseg train`")
+            raise ValueError(f"the model does not record which patients it trained on; use {setting('protocol', 'all')}"
+                             " (optimistic if it trained on these beats) or retrain it with "
+                             + say("`ecgseg train`", "`ecgseg.classify.train`"))
         patients = patient_of(records)
         test = labelled & ~np.isin(patients, seen)
         if not test.any():
             raise ValueError(f"the model trained on every patient in {name} ({_shown(np.asarray(records)[labelled])}); "
-                             "--protocol all scores them anyway (optimistic)")
+                             f"{setting('protocol', 'all')} scores them anyway (optimistic)")
     elif protocol == "all":
         test = labelled.copy()
     else:

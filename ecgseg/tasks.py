@@ -20,6 +20,7 @@ import numpy as np
 
 from .aami import AAMI_CLASSES
 from .beatfile import CSV_CLASS
+from .terms import say, setting
 
 __all__ = ["Task", "task_labels", "default_key", "require_labelled"]
 
@@ -98,7 +99,9 @@ def task_labels(arrays: dict, key: str | None = None, classes=None, *, name: str
     key = default_key(arrays) if key is None else key
     if set(arrays) == {"segments"}:
         raise ValueError(f"{name} holds beats without labels (a .npy holds the segments only); use the .npz that "
-                         "`ecgseg segment record RECORD --peaks annotations -o beats.npz` writes, or a heartbeat CSV")
+                         + say("`ecgseg segment record RECORD --peaks annotations -o beats.npz`",
+                               "`ecgseg.pipeline.write_record('beats.npz', RECORD, peaks='annotations')`")
+                         + " writes, or a heartbeat CSV")
     if key not in arrays:
         have = ", ".join(k for k in arrays if k != "segments")
         raise ValueError(f"{name} has no {key!r} array (it has {have}); {_key_hint(key)}")
@@ -116,7 +119,7 @@ def task_labels(arrays: dict, key: str | None = None, classes=None, *, name: str
             unknown = [c for c in classes if c not in AAMI_CLASSES]
             if unknown:
                 raise ValueError(f"{name}'s labels are the AAMI classes {', '.join(AAMI_CLASSES)}, and {unknown[0]!r} "
-                                 "is not one of them; choose among them, or read another key of the file (--labels)")
+                                 f"is not one of them; choose among them, or read another key of the file ({_key_option()})")
         return _by_name(as_names, tuple(AAMI_CLASSES) if classes is None else classes, key, name)
     return _by_index(values, classes, key, name, classes_of)
 
@@ -155,7 +158,7 @@ def require_labelled(task: Task, arrays: dict, name: str) -> None:
     >>> require_labelled(task_labels(arrays), arrays, "x.npz")
     Traceback (most recent call last):
     ...
-    ValueError: x.npz has no beat of the classes N, S, V, F, Q in 'labels'; its classes may be in 'diagnosis' (--labels)
+    ValueError: x.npz has no beat of the classes N, S, V, F, Q in 'labels'; its classes may be in 'diagnosis' (key=)
     """
     if (task.labels >= 0).any():
         return
@@ -165,17 +168,23 @@ def require_labelled(task: Task, arrays: dict, name: str) -> None:
     texts = [k for k, v in arrays.items() if k not in (task.key, "record", "peaks", "segments")
              and np.asarray(v).dtype.kind == "U" and (np.asarray(v) != "").any()]
     if texts:
-        where = f"its classes may be in {', '.join(repr(k) for k in texts)} (--labels)"
+        where = f"its classes may be in {', '.join(repr(k) for k in texts)} ({_key_option()})"
     elif task.left_out:
-        where = "use a model trained on its classes (--model), or train on them (--classes)"
+        where = f"use a model trained on its classes ({setting('model')}), or train on them ({setting('classes')})"
     else:
-        where = "cut the beats with reference annotations (`ecgseg segment ... --peaks annotations`)"
+        where = f"cut the beats with reference annotations ({setting('peaks', 'annotations')})"
     raise ValueError(f"{name} has no beat of the classes {', '.join(task.class_names)} in {task.key!r}{outside}; {where}")
+
+
+def _key_option() -> str:
+    return say("--labels", "key=")  # the command line's --labels is this function's key
 
 
 def _key_hint(key: str) -> str:
     if key == "labels":
-        return "cut the beats with reference annotations (`ecgseg segment database mitdb --peaks annotations`)"
+        return f"cut the beats with reference annotations ({setting('peaks', 'annotations')})"
     if key == "diagnosis":
-        return "segment a database whose headers state a diagnosis (`ecgseg segment database ptbdb --channel ii -o ptb.npz`)"
-    return "name a key the file has"
+        return "segment a database whose headers state a diagnosis (" + say(
+            "`ecgseg segment database ptbdb --channel ii -o ptb.npz`",
+            "`ecgseg.segment_records(names, 'ptbdb', channel='ii')`") + ")"
+    return f"name a key the file has ({_key_option()})"

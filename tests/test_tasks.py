@@ -9,6 +9,7 @@ from ecgseg.diagnosis import header_diagnosis
 from ecgseg.evaluate import class_report, format_records, record_reports, roc_auc
 from ecgseg.protocols import DS1, patient_of, protocol_split, scored_beats
 from ecgseg.tasks import task_labels
+from ecgseg.terms import command_line
 
 from .conftest import REPO
 
@@ -36,7 +37,10 @@ def test_a_text_key_is_matched_by_name_in_any_order_and_a_record_scalar_covers_e
     one_record = {"segments": SEGMENTS, "diagnosis": np.array("Myocardial infarction")}
     assert task_labels(one_record, "diagnosis", ["Healthy control", "Myocardial infarction"]).labels.tolist() == [1] * 6
     with pytest.raises(ValueError, match=r"^x.npz has no 'diagnosis' array \(it has labels\); segment a database whose "
-                                         r"headers state a diagnosis \(`ecgseg segment database ptbdb --channel ii"):
+                                         r"headers state a diagnosis \(`ecgseg.segment_records\(names, 'ptbdb', "
+                                         r"channel='ii'\)`\)$"):
+        task_labels({"segments": SEGMENTS, "labels": np.zeros(6)}, "diagnosis", name="x.npz")
+    with command_line(), pytest.raises(ValueError, match=r"\(`ecgseg segment database ptbdb --channel ii -o ptb.npz`\)$"):
         task_labels({"segments": SEGMENTS, "labels": np.zeros(6)}, "diagnosis", name="x.npz")
 
 
@@ -78,7 +82,9 @@ def test_scored_beats_never_score_training_patients_as_unseen():
     test, notes = scored_beats(records, labels, "all", shipped, name="f")
     assert test.all() and notes == ["the model trained on the patients of 1 of these records (101): their scores are "
                                     "optimistic"]
-    with pytest.raises(ValueError, match=r"^the model trained on every patient in f \(101\); --protocol all scores"):
+    with pytest.raises(ValueError, match=r"^the model trained on every patient in f \(101\); protocol='all' scores"):
+        scored_beats(records[3:6], labels[3:6], "patient", shipped, name="f")
+    with command_line(), pytest.raises(ValueError, match=r"; --protocol all scores them anyway \(optimistic\)$"):
         scored_beats(records[3:6], labels[3:6], "patient", shipped, name="f")
     assert "101" in DS1
     trained = {"protocol": "patient", "train_records": ["p1/b"]}  # another record of patient p1

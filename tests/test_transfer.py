@@ -15,6 +15,7 @@ from ecgseg.classify.predict import predict_proba
 from ecgseg.classify.train import train
 from ecgseg.classify.transfer import OUTPUT, initial_model, stages
 from ecgseg.cli import cli
+from ecgseg.terms import command_line
 
 from .synthetic import new_task_beats, separable_beats
 
@@ -84,10 +85,13 @@ def test_frozen_batch_norm_keeps_its_statistics(tmp_path):
 
 def test_a_starting_model_that_does_not_fit_is_refused(source):
     with pytest.raises(ValueError, match=r"has input_length 187 but the new task's beats need 219; cut them 187 "
-                                         r"samples long \(--length 187\)"):
+                                         r"samples long \(length=187\) or start from another model$"):
         initial_model(ModelConfig(n_classes=2, input_length=219), source)
-    with pytest.raises(ValueError, match=r"freeze must be 0 \(train every layer\) to 8 \(only the output layer\) for "
-                                         r"the kachuee network, whose stages are stem, blocks.0, .*; got 9"):
+    with command_line(), pytest.raises(ValueError, match=r"pre_r_s 0.0 but the new task's beats need 0.25; cut them as "
+                                                         r"it was trained \(--pre-r-s 0\) or start from another model$"):
+        initial_model(ModelConfig(n_classes=2, pre_r_s=0.25), source)
+    with pytest.raises(ValueError, match=r"^freeze must be 0 \(train every layer\) to 8 \(only the output layer\) for "
+                                         r"the kachuee network, whose stages are stem, blocks.0, .*; got 9$"):
         initial_model(ModelConfig(n_classes=2), source, freeze=9)
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from torch import nn
 
+from ..terms import say, setting
 from .config import DEFAULT_WEIGHTS, ModelConfig
 
 __all__ = ["STAGES", "OUTPUT", "stages", "resolve_init", "check_init", "initial_model", "frozen_stages", "hold_frozen",
@@ -86,11 +87,12 @@ def check_init(config: ModelConfig, start: ModelConfig, name: str) -> None:
 
 def _advice(field: str, have) -> str:
     if field == "pre_r_s":
-        return f"cut them as it was trained (--pre-r-s {have:g}) or start from another model"
+        return f"cut them as it was trained ({setting('pre_r_s', float(have))}) or start from another model"
     if field == "input_length":
-        return f"cut them {have} samples long (--length {have}) or start from another model"
+        return f"cut them {have} samples long ({setting('length', have)}) or start from another model"
     if field in ("n_extra", "context", "in_channels"):
-        return "train with the inputs it reads (--context, --template as it was trained) or start from another model"
+        return ("train with the inputs it reads (" + say("--context, --template", "context_inputs(context=, template=)")
+                + " as it was trained) or start from another model")
     return "start from a model of the same network"
 
 
@@ -119,7 +121,8 @@ def initial_model(config: ModelConfig, init: str | os.PathLike, freeze: int = 0)
 
     names = stages(config)
     if not 0 <= freeze <= len(names):
-        raise ValueError(f"freeze must be 0 (train every layer) to {len(names)} (only the output layer) for the "
+        raise ValueError(f"{say('--freeze', 'freeze')} must be 0 (train every layer) to {len(names)} (only the output "
+                         "layer) for the "
                          f"{config.arch} network, whose stages are {', '.join(names)}; got {freeze}")
     path = resolve_init(init)
     start, _ = load_checkpoint(path)
