@@ -161,29 +161,31 @@ def lt_decide(lt, t_first, ring, dparams, dfparams, dstate, distate, flush):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def agreement(beats, other, half_window, tolerance):
-    """For each of ``beats`` (sorted), the bSQI of the window centred on it.
+def agreement(centres, beats, other, half_window, tolerance):
+    """For each of ``centres`` (sorted), the bSQI of ``beats`` and ``other`` (both sorted) in the window around it.
 
     bSQI = matched / (n_beats + n_other - matched) over the beats of both
-    lists inside ``[b - half_window, b + half_window)``, matching one to one
+    lists inside ``[c - half_window, c + half_window)``, matching one to one
     within ``tolerance`` samples greedily in time order; 1 when both lists
     agree, 0 when none match. An empty window (no beats of either) is 1.
     """
-    n = beats.shape[0]
+    n = centres.shape[0]
     out = np.empty(n)
     lo_a = 0
     lo_b = 0
+    hi_a = 0
+    hi_b = 0
     for i in range(n):
-        start = beats[i] - half_window
-        stop = beats[i] + half_window
-        while lo_a < n and beats[lo_a] < start:
+        start = centres[i] - half_window
+        stop = centres[i] + half_window
+        while lo_a < beats.shape[0] and beats[lo_a] < start:
             lo_a += 1
         while lo_b < other.shape[0] and other[lo_b] < start:
             lo_b += 1
-        hi_a = lo_a
-        while hi_a < n and beats[hi_a] < stop:
+        hi_a = max(hi_a, lo_a)
+        while hi_a < beats.shape[0] and beats[hi_a] < stop:
             hi_a += 1
-        hi_b = lo_b
+        hi_b = max(hi_b, lo_b)
         while hi_b < other.shape[0] and other[hi_b] < stop:
             hi_b += 1
         matched = 0

@@ -68,6 +68,17 @@ class RecordsRun:
         return sum(summary.n_short for summary in self.done)
 
     @property
+    def n_close(self) -> int:
+        """Beats within 0.2 s of the previous R-peak, summed over the records done."""
+        return sum(summary.n_close for summary in self.done)
+
+    @property
+    def n_poor(self) -> int | None:
+        """Beats of poor signal quality, summed over the records done whose quality was measured (None: none)."""
+        counts = [summary.n_poor for summary in self.done if summary.n_poor is not None]
+        return sum(counts) if counts else None
+
+    @property
     def n_reference(self) -> int | None:
         """Reference beats, summed over the records done that have annotations (None: none has)."""
         counts = [summary.n_reference for summary in self.done if summary.n_reference is not None]

@@ -32,7 +32,7 @@ import numpy as np
 from .atomic import atomic_file
 from .rhythm import RR_FEATURES, rr_features
 
-__all__ = ["Key", "KEYS", "CSV_CLASS", "beat_arrays", "key_array", "concatenate", "scalar", "save_beats",
+__all__ = ["Key", "KEYS", "CSV_CLASS", "beat_arrays", "key_array", "concatenate", "scalar", "stretches", "take", "save_beats",
            "save_npy_bytes", "load_beats"]
 
 
@@ -78,6 +78,17 @@ def _symbols(beats, record: str) -> np.ndarray:
     return np.asarray(symbols, dtype=f"<U{max(1, max(map(len, symbols), default=1))}")
 
 
+def _quality(beats, record: str) -> np.ndarray:
+    if beats.quality is None:
+        return np.full(len(beats), np.nan, dtype=np.float32)
+    return np.asarray(beats.quality, dtype=np.float32)
+
+
+def _stretches_text(beats, record: str) -> np.ndarray:
+    stretches = beats.vf_stretches if beats.vf_stretches is not None else np.empty((0, 2), np.int64)
+    return np.array(" ".join(f"{start}-{stop}" for start, stop in np.asarray(stretches).tolist()))
+
+
 #: Every key of an ``.npz`` beat file, in the order written. A ``.npy`` beat file holds ``segments`` only.
 KEYS: tuple[Key, ...] = (
     Key("segments", "float32", "(n_beats, length)",
@@ -118,6 +129,15 @@ KEYS: tuple[Key, ...] = (
         lambda beats, record: np.array(beats.database), default=""),
     Key("notes", "str", "()", "what is doubtful or unusual about the beats (lead, labels, gaps), '; '-separated",
         lambda beats, record: np.array("; ".join(beats.notes)), default=""),
+    Key("quality", "float32", "(n_beats,)",
+        "signal quality at each beat in [0, 1]: bSQI of two QRS detectors in the 10 s around it, 0 in ventricular "
+        "flutter/fibrillation (ecgseg.quality; below ecgseg.quality.POOR = 0.7 is poor); NaN: not measured",
+        _quality),
+    Key("inverted", "bool", "()", "the detector found the lead inverted (QRS pointing down); with polarity 'auto' "
+        "the beats were cut from the upright signal", lambda beats, record: np.bool_(beats.inverted), default=False),
+    Key("vf_stretches", "str", "()",
+        "ventricular flutter/fibrillation (no organised QRS) as 'start-stop' sample ranges at fs, space-separated "
+        "(read with ecgseg.beatfile.stretches); '' none found or not looked for", _stretches_text, default=""),
 )
 
 _BY_NAME = {key.name: key for key in KEYS}
@@ -230,6 +250,41 @@ def _write_npy(handle, value) -> None:
     np.lib.format.write_array_header_1_0(handle, header)  # the header np.save writes for the same array
     for block in value.blocks():
         handle.write(np.ascontiguousarray(block, dtype=value.dtype).tobytes())
+
+
+def take(arrays: dict[str, np.ndarray], rows) -> dict[str, np.ndarray]:
+    """The beats at ``rows`` (a boolean mask or indices): per-beat arrays indexed, per-record scalars kept.
+
+    Examples
+    --------
+    >>> arrays = {"segments": np.zeros((3, 187), np.float32), "labels": np.array([0, 2, 0], np.int8),
+    ...           "fs": np.float64(360)}
+    >>> kept = take(arrays, np.array([True, False, True]))
+    >>> kept["segments"].shape, kept["labels"].tolist(), float(kept["fs"])
+    ((2, 187), [0, 0], 360.0)
+    """
+    n = len(arrays["segments"])
+    return {key: value[rows] if np.ndim(value) and len(value) == n else value for key, value in arrays.items()}
+
+
+def stretches(arrays: dict[str, np.ndarray], key: str = "vf_stretches", name: str = "beats") -> np.ndarray:
+    """One record's stretches (``vf_stretches``) as ``[start, stop)`` sample ranges at ``fs``, shape (n, 2) int64.
+
+    Raises
+    ------
+    ValueError
+        The beats come from several records with different stretches (read one record's file).
+
+    Examples
+    --------
+    >>> stretches({"segments": np.zeros((2, 187)), "vf_stretches": np.array("15000-18600 20000-21000")}).tolist()
+    [[15000, 18600], [20000, 21000]]
+    >>> stretches({"segments": np.zeros((2, 187))}).shape
+    (0, 2)
+    """
+    text = scalar(arrays, key, name)
+    pairs = [part.split("-") for part in str(text).split()]
+    return np.array([[int(a), int(b)] for a, b in pairs], dtype=np.int64).reshape(-1, 2)
 
 
 def save_beats(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:

@@ -14,7 +14,7 @@ import numpy as np
 from . import _kernels
 from .scheme import DEFAULTS
 
-__all__ = ["Beats", "window_periods", "segment_lengths", "cut_beats", "SHORT_PERIOD_S"]
+__all__ = ["Beats", "window_periods", "segment_lengths", "cut_beats", "n_close", "SHORT_PERIOD_S"]
 
 #: A heartbeat period below this (300 beats/min) is not physiological: the rule mistook one QRS for two beats.
 SHORT_PERIOD_S = 0.2
@@ -73,6 +73,16 @@ class Beats:
     notes : tuple of str
         What is doubtful or unusual about these beats, one sentence each (the lead taken when there is no MLII,
         labels that are missing and why, ...): the summary line and the beat file say them.
+    quality : numpy.ndarray, shape (n_beats,) float32, optional
+        Each beat's signal quality in [0, 1]: the bSQI of two independent QRS detectors in the 10 s around it,
+        0 in ventricular flutter/fibrillation (:mod:`ecgseg.quality`); below :data:`ecgseg.quality.POOR` is
+        poor. None when not measured (the rule's fast path).
+    vf_stretches : numpy.ndarray, shape (n_stretches, 2) int64, optional
+        ``[start, stop)`` sample ranges (at ``fs``) of ventricular flutter or fibrillation: no organised QRS.
+        None when not looked for.
+    inverted : bool
+        The detector found the lead inverted (QRS pointing down); with ``polarity="auto"`` the beats were cut
+        from the upright signal (``-signal``).
     """
 
     segments: np.ndarray
@@ -96,6 +106,9 @@ class Beats:
     channel: int = -1
     database: str = ""
     notes: tuple[str, ...] = ()
+    quality: np.ndarray | None = field(default=None)
+    vf_stretches: np.ndarray | None = field(default=None)
+    inverted: bool = False
 
     def __len__(self) -> int:
         return self.segments.shape[0]
@@ -104,6 +117,33 @@ class Beats:
     def n_short(self) -> int:
         """Beats cut with an implausibly short period T (< :data:`SHORT_PERIOD_S`): nearly empty segments."""
         return int(np.count_nonzero(self.periods_s < SHORT_PERIOD_S))
+
+    @property
+    def n_close(self) -> int:
+        """Beats closer than :data:`SHORT_PERIOD_S` to the previous R-peak, whatever their T: one QRS or T wave
+        taken for two beats (faster than 300 beats/min is no plausible rhythm)."""
+        return n_close(self.r_peaks, self.fs)
+
+    @property
+    def n_poor(self) -> int:
+        """Beats whose quality is below :data:`ecgseg.quality.POOR` (0 when quality was not measured)."""
+        if self.quality is None:
+            return 0
+        from .quality import POOR
+
+        return int(np.count_nonzero(self.quality < POOR))
+
+
+def n_close(r_peaks, fs: float, refractory_s: float = SHORT_PERIOD_S) -> int:
+    """How many R-peaks follow the previous one by less than ``refractory_s`` (sorted or not).
+
+    Examples
+    --------
+    >>> n_close([100, 150, 500, 900], fs=360)
+    1
+    """
+    peaks = np.sort(np.asarray(r_peaks, dtype=np.int64))
+    return int(np.count_nonzero(np.diff(peaks) < refractory_s * fs))
 
 
 def window_periods(peaks, window: int, n_windows: int, *, fallback: bool = True) -> tuple[np.ndarray, int]:

@@ -12,7 +12,7 @@ from . import _kernels
 from .scheme import DEFAULTS
 from .signal import normalize_windows, output_rate, resample, resample_ratio, validate_signal, window_length
 
-__all__ = ["DETECTORS", "detect_r_peaks", "local_maxima", "rule_peaks", "rule_detector"]
+__all__ = ["DETECTORS", "DETECTIONS", "detect_r_peaks", "local_maxima", "rule_peaks", "rule_detector"]
 
 
 def local_maxima(x, *, threshold: float = -np.inf, window: int | None = None) -> np.ndarray:
@@ -169,9 +169,14 @@ def rule_detector(
     return rescale_indices(peaks, rate, fs)
 
 
-from .detector import hamilton_detector  # noqa: E402  (the slope detector, ecgseg.detector)
+from .detector import detect_chunks, hamilton_detector  # noqa: E402  (the slope detector, ecgseg.detector)
 
 DETECTORS = {"rule": rule_detector, "hamilton": hamilton_detector}
+
+#: Detectors that also run over a signal read in chunks and report what they saw: a function
+#: ``(chunks, fs, **params) -> ecgseg.detector.Detection`` (R-peaks, whether the lead is inverted, ventricular
+#: flutter/fibrillation stretches). ``segment`` uses it with ``chunk_s`` and to read an inverted lead upright.
+DETECTIONS = {"hamilton": detect_chunks}
 
 
 def detect_r_peaks(signal, fs: float, method: str = "rule", **params) -> np.ndarray:

@@ -58,6 +58,10 @@ class RecordSummary:
         The record's length (s).
     peaks : str
         How the beats' R-peaks were found.
+    n_close : int
+        Beats within 0.2 s of the previous R-peak (see :attr:`ecgseg.beats.Beats.n_close`).
+    n_poor : int or None
+        Beats of poor signal quality (see :attr:`ecgseg.beats.Beats.n_poor`; None: quality not measured).
     """
 
     record: str
@@ -74,6 +78,8 @@ class RecordSummary:
     n_detected: int | None = None
     duration_s: float = 0.0
     peaks: str = "rule"
+    n_close: int = 0
+    n_poor: int | None = None
 
     @classmethod
     def of(cls, beats: Beats, record: str, file: str | None = None) -> RecordSummary:
@@ -81,7 +87,7 @@ class RecordSummary:
         return cls(record, len(beats), beats.n_missed, beats.n_short, key_array("labels", beats, record), file,
                    lead=beats.lead, channel=beats.channel, database=beats.database, notes=beats.notes,
                    n_reference=beats.n_reference, n_detected=beats.n_detected, duration_s=beats.duration_s,
-                   peaks=beats.peaks)
+                   peaks=beats.peaks, n_close=beats.n_close, n_poor=None if beats.quality is None else beats.n_poor)
 
 
 def _source(record, db, data_dir, channel):

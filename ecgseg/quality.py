@@ -38,13 +38,15 @@ detect onset and duration of QRS complexes", Computers in Cardiology
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 
 from . import _quality_kernels
 from ._leads import as_chunk, check_fs
 
-__all__ = ["POOR", "LengthTransformScanner", "length_transform_peaks", "bsqi", "beat_quality", "poor_stretches"]
+__all__ = ["POOR", "LengthTransformScanner", "length_transform_peaks", "bsqi", "beat_quality", "quality_chunks",
+           "SignalQuality", "scan_quality", "poor_stretches"]
 
 #: Beats whose quality is below this are poor.
 POOR = 0.7
@@ -183,6 +185,17 @@ def _scan(chunks: Iterable, fs: float, params: dict) -> np.ndarray:
     return scanner.finish()
 
 
+def _agreement(centres, beats, other, fs, window_s, tolerance_s) -> np.ndarray:
+    centres = np.asarray(centres, dtype=np.int64)
+    order = np.argsort(centres, kind="stable")
+    out = np.empty(centres.size, dtype=np.float32)
+    out[order] = _quality_kernels.agreement(np.ascontiguousarray(centres[order]),
+                                            np.sort(np.asarray(beats, dtype=np.int64)),
+                                            np.sort(np.asarray(other, dtype=np.int64)),
+                                            int(round(window_s * fs / 2)), int(round(tolerance_s * fs)))
+    return out
+
+
 def bsqi(r_peaks, other_peaks, fs: float, *, window_s: float = 10.0, tolerance_s: float = 0.15) -> np.ndarray:
     """Per-beat bSQI (Li, Clark & Clifford 2008): agreement of two beat lists in a window centred on each beat.
 
@@ -207,13 +220,7 @@ def bsqi(r_peaks, other_peaks, fs: float, *, window_s: float = 10.0, tolerance_s
     >>> bsqi([100, 400, 700], [110, 390, 560, 700], fs=100, window_s=20).tolist()
     [0.75, 0.75, 0.75]
     """
-    beats = np.asarray(r_peaks, dtype=np.int64)
-    order = np.argsort(beats, kind="stable")
-    other = np.sort(np.asarray(other_peaks, dtype=np.int64))
-    out = np.empty(beats.size, dtype=np.float32)
-    out[order] = _quality_kernels.agreement(np.ascontiguousarray(beats[order]), other,
-                                            int(round(window_s * fs / 2)), int(round(tolerance_s * fs)))
-    return out
+    return _agreement(r_peaks, r_peaks, other_peaks, fs, window_s, tolerance_s)
 
 
 def beat_quality(signal, fs: float, r_peaks, *, stretches=None, window_s: float = 10.0,
@@ -264,6 +271,81 @@ def quality_chunks(chunks: Iterable, fs: float, r_peaks, *, stretches=None, wind
     if stretches is not None:
         quality[inside(r_peaks, stretches)] = 0.0
     return quality
+
+
+@dataclass(frozen=True)
+class SignalQuality:
+    """What the two detectors of bSQI found in one lead: the quality of the signal at any position.
+
+    Attributes
+    ----------
+    detection : ecgseg.detector.Detection
+        The R-peak detector's result (R-peaks, polarity, ventricular flutter/fibrillation stretches).
+    other : numpy.ndarray, shape (n_other,) int64
+        The length-transform detector's beats.
+    """
+
+    detection: object
+    other: np.ndarray
+
+    def at(self, positions, *, window_s: float = 10.0, tolerance_s: float = 0.15) -> np.ndarray:
+        """bSQI of the two detectors in the ``window_s`` window centred on each position, 0 in a VF stretch.
+
+        Parameters
+        ----------
+        positions : array_like, shape (n,) int
+            Sample indices (the beats to score, found by any means: a detector, reference annotations).
+
+        Returns
+        -------
+        numpy.ndarray, shape (n,) float32
+            In [0, 1]; below :data:`POOR` is poor.
+        """
+        from .fibrillation import inside
+
+        found = self.detection
+        quality = _agreement(positions, found.r_peaks, self.other, found.fs, window_s, tolerance_s)
+        quality[inside(positions, found.vf_stretches)] = 0.0
+        return quality
+
+
+def scan_quality(chunks: Iterable, fs: float, **detector_params) -> SignalQuality:
+    """Run the R-peak detector and the length-transform detector over one lead in one pass.
+
+    Parameters
+    ----------
+    chunks : iterable of array_like, each shape (n_i,) real
+        Consecutive pieces of the lead (one piece: the whole lead).
+    fs : float
+        Sampling rate in Hz (at least 50).
+    **detector_params
+        Passed to :func:`ecgseg.detector.detect_chunks`.
+
+    Returns
+    -------
+    SignalQuality
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fs = 250; t = np.arange(60 * fs) / fs
+    >>> ecg = -np.exp(-((t % 0.8) - 0.4) ** 2 / 2e-4)  # an inverted lead
+    >>> scanned = scan_quality(np.array_split(ecg, 4), fs)
+    >>> scanned.detection.inverted, float(scanned.at(scanned.detection.r_peaks).min())
+    (True, 1.0)
+    """
+    from .detector import detect_chunks
+
+    scanner = LengthTransformScanner(check_fs(fs))
+
+    def both(chunks=chunks):
+        for number, chunk in enumerate(chunks):
+            x = as_chunk(chunk, f"chunk {number}")
+            scanner.feed(x)
+            yield x
+
+    detection = detect_chunks(both(), fs, **detector_params)
+    return SignalQuality(detection, scanner.finish())
 
 
 def poor_stretches(r_peaks, quality, fs: float, *, threshold: float = POOR, join_s: float = 2.0) -> np.ndarray:

@@ -35,6 +35,10 @@ class Scheme:
         T per window from the rule's peaks (the paper), or from the positions beats are cut at.
     pre_r_s : float
         Start each segment this long before its R-peak (0: the paper's cut; 0.25 shows the P wave).
+    polarity : {"auto", "keep"}
+        ``"auto"``: when beats are cut at a detector's R-peaks and it finds the lead inverted (its QRS complexes
+        point down; ``hamilton`` tells), cut the upright signal (``-signal``), T and segments alike;
+        ``"keep"``: cut the signal as it is. Cuts at reference or given positions keep the record's polarity.
 
     Raises
     ------
@@ -59,10 +63,13 @@ class Scheme:
     refractory_s: float | None = None
     period: str = "rule"
     pre_r_s: float = 0.0
+    polarity: str = "auto"
 
     def __post_init__(self):
         if self.period not in ("rule", "peaks"):
             raise ValueError(f"period must be 'rule' or 'peaks', got {self.period!r}")
+        if self.polarity not in ("auto", "keep"):
+            raise ValueError(f"polarity must be 'auto' or 'keep', got {self.polarity!r}")
         try:
             good = math.isfinite(float(self.pre_r_s)) and self.pre_r_s >= 0
         except (TypeError, ValueError):

@@ -37,7 +37,7 @@ import numpy as np
 
 from . import _kernels
 from .beats import Beats, cut_beats, segment_lengths, window_periods
-from .peaks import DETECTORS, rescale_indices, rule_peaks
+from .peaks import DETECTIONS, DETECTORS, rescale_indices, rule_peaks
 from .scheme import DEFAULTS, Scheme
 from .signal import (
     normalize_windows,
@@ -200,12 +200,56 @@ def _r_peaks(peaks, signal, fs: float, n_samples: int, chunked: bool, detector_p
         raise ValueError(f"unknown peaks {peaks!r}; give a detector ({names}) or R-peak sample indices (an integer "
                          "array)")
     if chunked:
+        streaming = " or ".join(["annotations", *sorted(DETECTIONS)])
         raise ValueError(
             f"{setting('peaks', peaks)} cannot run in chunks (only "
-            + say("--peaks rule or annotations", "peaks='rule', 'annotations' or given R-peaks")
+            + say(f"--peaks rule, {streaming}", f"peaks='rule', {', '.join(map(repr, sorted(DETECTIONS)))}, "
+                  "'annotations' or given R-peaks")
             + f" can); read the record whole: drop {setting('chunk_s')}"
         )
     return _given_peaks(DETECTORS[peaks](signal, fs, **detector_params), n_samples)
+
+
+def _scan(peaks, quality, read, n_samples: int, fs: float, chunk_s, detector_params: dict):
+    """The R-peak detector and the quality detector over the lead in one pass, or None when neither is wanted.
+
+    Wanted for a detector with a streaming form (``peaks.DETECTIONS``: its R-peaks, polarity and flutter
+    stretches come from here, whole or in chunks) and whenever quality is measured (by default for every cut
+    but the rule's, the paper's fast path). Below :data:`ecgseg.detector.MIN_FS` the detectors cannot run.
+    """
+    from .detector import MIN_FS
+
+    detecting = isinstance(peaks, str) and peaks in DETECTIONS
+    if quality is None:
+        quality = not (isinstance(peaks, str) and peaks == "rule") and fs >= MIN_FS
+    if not (detecting or quality):
+        return None
+    from .quality import scan_quality
+
+    step = max(1, int(chunk_s * fs)) if chunk_s is not None else n_samples
+    chunks = (read(a, min(a + step, n_samples)) for a in range(0, n_samples, step))
+    return scan_quality(chunks, fs, **(detector_params if detecting else {}))
+
+
+def _lead_notes(found, flipped: bool, peaks, fs: float) -> tuple[str, ...]:
+    """What the detector saw that the summary and the beat file must say: an inverted lead, flutter stretches."""
+    notes = []
+    detected = isinstance(peaks, str) and peaks in DETECTIONS
+    if found.inverted:
+        if flipped:
+            notes.append("lead inverted (QRS pointing down): cut from the upright signal")
+        elif detected:
+            notes.append("lead inverted (QRS pointing down) and cut as it is (polarity 'keep'): segments upside down")
+        else:
+            notes.append("lead inverted (QRS pointing down) and cut as it is: cuts at given or reference positions "
+                         "keep the record's polarity")
+    stretches = found.vf_stretches
+    if stretches.size:
+        seconds = float((stretches[:, 1] - stretches[:, 0]).sum()) / fs
+        where = "no beats cut there" if detected else "its beats have quality 0"
+        plural = "es" if len(stretches) > 1 else ""
+        notes.append(f"ventricular flutter/fibrillation in {len(stretches)} stretch{plural} ({seconds:.0f} s): {where}")
+    return tuple(notes)
 
 
 def _signal_length(signal) -> int:
@@ -236,6 +280,8 @@ def segment(
     refractory_s: float | None = DEFAULTS.refractory_s,
     period: str = DEFAULTS.period,
     pre_r_s: float = DEFAULTS.pre_r_s,
+    polarity: str = DEFAULTS.polarity,
+    quality: bool | None = None,
     **detector_params,
 ) -> Beats:
     """Cut one ECG lead into fixed-length beats with the Kachuee et al. (2018) scheme, whole or in chunks.
@@ -269,6 +315,14 @@ def segment(
     pre_r_s : float
         Start each segment this long before its R-peak, so the P wave is in it (e.g. 0.25); 0 is the paper's
         scheme. The segment then spans ``pre_r_s`` + 1.2 T, within the window, padded to ``length``.
+    polarity : {"auto", "keep"}
+        ``"auto"``: when the beats are cut at a detector's peaks (``"hamilton"``) and it finds the lead
+        inverted, cut ``-signal`` (T, the rule's peaks for T, and the segments), so beats come out upright;
+        ``"keep"``: as it is. Cuts at reference or given positions keep the record's polarity (as the published
+        heartbeat dataset did); an inverted lead is then said in :attr:`Beats.notes`.
+    quality : bool, optional
+        Measure each beat's quality (:attr:`Beats.quality`, :mod:`ecgseg.quality`: one more pass of two
+        detectors over the signal). Default: for every ``peaks`` but ``"rule"`` (the paper's fast path).
     **detector_params
         Passed to a named detector other than ``"rule"``.
 
@@ -280,8 +334,8 @@ def segment(
     ------
     ValueError
         Bad signal (not 1-D float, NaN, flat, shorter than one window; in chunks NaNs are reported with the
-        chunk's sample range), bad ``fs``, scheme keyword or ``peaks``, a detector asked to run in chunks, or
-        no window with two R-peaks to estimate T.
+        chunk's sample range), bad ``fs``, scheme keyword or ``peaks``, a detector without a streaming form asked
+        to run in chunks, or no window with two R-peaks to estimate T.
 
     Examples
     --------
@@ -296,7 +350,7 @@ def segment(
     (True, True)
     """
     scheme = Scheme(fs_out=fs_out, window_s=window_s, threshold=threshold, period_factor=period_factor, length=length,
-                    refractory_s=refractory_s, period=period, pre_r_s=pre_r_s)
+                    refractory_s=refractory_s, period=period, pre_r_s=pre_r_s, polarity=polarity)
     chunked = chunk_s is not None
     if chunked:
         validate_rate(fs)
@@ -325,7 +379,18 @@ def segment(
         refractory = None  # as rule_peaks: no suppression
     if chunked and refractory is not None and refractory > window:
         raise ValueError(f"refractory_s={refractory_s} is longer than a {window_s:g} s window; chunks need it shorter")
-    r_peaks = _r_peaks(peaks, signal, fs, n_samples, chunked, detector_params)
+    scanned = _scan(peaks, quality, read, n_samples, fs, chunk_s, detector_params)
+    found = scanned.detection if scanned is not None else None
+    if found is not None and isinstance(peaks, str) and peaks in DETECTIONS:
+        r_peaks = _given_peaks(found.r_peaks, n_samples)
+    else:
+        r_peaks = _r_peaks(peaks, signal, fs, n_samples, chunked, detector_params)
+    # Only a detector's cut is turned upright: cuts at reference or given positions keep the record's polarity,
+    # as the published heartbeat dataset (and the models trained on it) did.
+    detected = isinstance(peaks, str) and peaks in DETECTIONS
+    flipped = found is not None and found.inverted and scheme.polarity == "auto" and detected
+    if flipped:  # T, the rule's peaks and the segments from the upright signal
+        read = (lambda a, b, read=read: -read(a, b))
     chunk_out = max(1, int(chunk_s // window_s)) * window if chunked else resampled_length(n_samples, fs, rate)
     with contextlib.ExitStack() as stack:
         sink = spool if spool is not None else stack.enter_context(Spool()) if chunked else _Memory()
@@ -333,6 +398,10 @@ def segment(
         fields = _run(_regions(read, n_samples, fs, rate, window, chunk_out, checked=chunked), sink, n_samples,
                       fs, rate, window, scheme, refractory, r_peaks)
         segments = sink if spool is not None else sink.load()
+    if found is not None:
+        quality_values = scanned.at(fields["r_peaks"]) if quality is not False else None
+        fields.update(quality=quality_values, vf_stretches=found.vf_stretches, inverted=found.inverted,
+                      notes=_lead_notes(found, flipped, peaks, fs))
     return Beats(segments=segments, **fields, duration_s=n_samples / fs, pre_r_s=float(pre_r_s),
                  peaks=peaks if isinstance(peaks, str) else "given")
 

@@ -118,7 +118,8 @@ def spikes(fs: float, seconds: float, times_s, heights, seed: int = 0):
     return signal
 
 
-BEAT_FIELDS = ("segments", "r_peaks", "windows", "periods_s", "labels", "n_windows", "n_fallback_windows", "n_missed", "fs", "pre_r_s")
+BEAT_FIELDS = ("segments", "r_peaks", "windows", "periods_s", "labels", "n_windows", "n_fallback_windows", "n_missed", "fs", "pre_r_s",
+               "quality", "vf_stretches", "inverted")
 
 
 def assert_same_beats(chunked, whole):

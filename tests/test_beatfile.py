@@ -105,3 +105,28 @@ def test_load_beats_refuses_pickles_and_other_files(tmp_path):
     np.savez(tmp_path / "x.npz", labels=np.zeros(3))
     with pytest.raises(ValueError, match=r"has no 'segments' array \(it has labels\)"):
         load_beats(tmp_path / "x.npz")
+
+
+def test_quality_polarity_and_flutter_keys(tmp_path):
+    from ecgseg.beatfile import stretches, take
+
+    from .synthetic import fibrillation, spike_train
+
+    fs = 360
+    signal, _ = spike_train(fs, 60)
+    signal[20 * fs:40 * fs] = fibrillation(fs, 20)
+    found = segment(-signal, fs, peaks="hamilton")
+    arrays = beat_arrays(found, "syn")
+    assert bool(arrays["inverted"]) and arrays["quality"].dtype == np.float32
+    assert np.array_equal(stretches(arrays), found.vf_stretches) and found.vf_stretches.shape == (1, 2)
+    save_beats(tmp_path / "b.npz", arrays)
+    loaded = load_beats(tmp_path / "b.npz")
+    assert np.array_equal(stretches(loaded), found.vf_stretches) and scalar(loaded, "inverted") is True
+    ruled = beat_arrays(segment(signal, fs), "rule")  # the rule's fast path measures no quality
+    assert np.isnan(ruled["quality"]).all() and str(ruled["vf_stretches"]) == "" and not bool(ruled["inverted"])
+    joined = concatenate([arrays, ruled])
+    with pytest.raises(ValueError, match="vf_stretches"):
+        stretches(joined)  # two records' stretches: read one record's file
+    kept = take(arrays, arrays["quality"] >= 0.7)
+    assert len(kept["segments"]) == len(kept["labels"]) == np.count_nonzero(arrays["quality"] >= 0.7)
+    assert kept["fs"] == arrays["fs"] and str(kept["vf_stretches"]) == str(arrays["vf_stretches"])

@@ -41,7 +41,8 @@ def test_segment_record_to_stdout_is_a_valid_npy(data_dir):
     summary = result.stderr.decode().strip()
     # the paper's rule (the default) finds under half of record 100's beats: the line says so and names the way out
     assert summary == (f"100 (mitdb, lead MLII): {len(segments)} beats (N 1056, S 16, V 0, F 0, Q 0, unlabelled 1); found 1072 of 2273 "
-                       "reference beats (47.2%; --peaks hamilton finds nearly all); 0 beats with T < 0.2 s")
+                       "reference beats (47.2%; --peaks hamilton finds nearly all); 0 beats with T < 0.2 s, 0 within 0.2 s of "
+                       "the previous beat")
 
 
 def test_segment_record_writes_npz_and_labels(data_dir, tmp_path):
@@ -57,7 +58,8 @@ def test_segment_record_writes_npz_and_labels(data_dir, tmp_path):
         assert set(npz["record"].tolist()) == {"100"}
         assert np.array_equal(np.load(labels), npz["labels"])
     assert result.output.strip() == ("100 (mitdb, lead MLII): 2273 beats (N 2239, S 33, V 1, F 0, Q 0, unlabelled 0); "
-                                     "found 2273 of 2273 reference beats (100.0%); 0 beats with T < 0.2 s")
+                                     "found 2273 of 2273 reference beats (100.0%); 0 beats with T < 0.2 s, 0 within "
+                                     "0.2 s of the previous beat; 0 beats in poor-quality signal (quality < 0.7)")
 
 
 def test_summary_without_annotations_compares_with_the_detector(data_dir):
@@ -69,11 +71,13 @@ def test_summary_without_annotations_compares_with_the_detector(data_dir):
     note = "; no MLII lead, so i (channel 0) was used"
     for extra, expected in (
         ([], "42 beats (N 0, S 0, V 0, F 0, Q 0, unlabelled 42); no reference annotations: 65.6 beats/min, "
-             "--peaks hamilton finds 81.2/min; 0 beats with T < 0.2 s"),
+             "--peaks hamilton finds 81.2/min; 0 beats with T < 0.2 s, 0 within 0.2 s of the previous beat"),
         (["--chunk-s", "20"], "42 beats (N 0, S 0, V 0, F 0, Q 0, unlabelled 42); no reference annotations: "
-                              "65.6 beats/min, --peaks hamilton finds 81.2/min; 0 beats with T < 0.2 s"),
+                              "65.6 beats/min, --peaks hamilton finds 81.2/min; 0 beats with T < 0.2 s, 0 within 0.2 s "
+                              "of the previous beat"),
         (["--peaks", "hamilton"], "52 beats (N 0, S 0, V 0, F 0, Q 0, unlabelled 52); no reference "
-                                  "annotations: 81.2 beats/min; 0 beats with T < 0.2 s"),
+                                  "annotations: 81.2 beats/min; 0 beats with T < 0.2 s, 0 within 0.2 s of the previous "
+                                  "beat; 0 beats in poor-quality signal (quality < 0.7)"),
     ):
         result = run("segment", "record", path, *extra)
         assert result.returncode == 0 and result.stderr.decode() == head + expected + note + "\n"
@@ -221,7 +225,8 @@ def test_the_summary_and_the_file_say_which_lead_and_database(data_dir, tmp_path
     assert result.returncode == 0
     assert result.stderr.decode().strip() == (
         "102 (mitdb, lead V5): 2187 beats (N 99, S 0, V 4, F 0, Q 2084, unlabelled 0); found 2187 of 2187 reference "
-        "beats (100.0%); 0 beats with T < 0.2 s; no MLII lead, so V5 (channel 0) was used")
+        "beats (100.0%); 0 beats with T < 0.2 s, 0 within 0.2 s of the previous beat; 0 beats in poor-quality signal "
+        "(quality < 0.7); no MLII lead, so V5 (channel 0) was used")
     with np.load(out) as npz:
         assert (str(npz["lead"]), int(npz["channel"]), str(npz["database"])) == ("V5", 0, "mitdb")
         assert str(npz["notes"]) == "no MLII lead, so V5 (channel 0) was used"

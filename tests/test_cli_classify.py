@@ -178,3 +178,52 @@ def test_cli_train_records_arch_and_context_and_classify_rebuilds_it(tmp_path):
     assert code == 0 and np.load(io.BytesIO(out)).shape == (labels.size, 5)
     code, _, err = _run(["train", str(data), "-o", str(tmp_path / "x.pt"), "--context", "rr", "--arch", "resnet"])
     assert code == 2 and "resnet" in err
+
+
+def test_an_inverted_record_gives_the_upright_records_segments_and_classes(data_dir, tmp_path):
+    """MIT-BIH 100, 2 minutes, written upright and sign-flipped as WFDB records: `segment --peaks hamilton` cuts the
+    inverted one from its upright signal, so its beat file's segments (to the 16-bit storage's rounding) and
+    `classify`'s classes are the same."""
+    import wfdb
+
+    source = str(data_dir / "mitdb" / "100")
+    rec = wfdb.rdrecord(source, channels=[0], sampto=360 * 120)
+    ann = wfdb.rdann(source, "atr", sampto=360 * 120)
+    outputs = {}
+    for name, sign in (("up", 1.0), ("down", -1.0)):
+        wfdb.wrsamp(name, fs=360, units=["mV"], sig_name=["MLII"], p_signal=sign * rec.p_signal, fmt=["16"],
+                    write_dir=str(tmp_path))
+        wfdb.wrann(name, "atr", ann.sample, symbol=ann.symbol, fs=360, write_dir=str(tmp_path))
+        npz = tmp_path / f"{name}.npz"
+        code, _, err = _run(["segment", "record", str(tmp_path / name), "--peaks", "hamilton", "--pre-r-s", "0.25",
+                             "-o", str(npz)])
+        assert code == 0, err
+        code, classes, err = _run(["classify", str(npz), "-q"])
+        assert code == 0, err
+        with np.load(npz) as saved:
+            outputs[name] = (saved["segments"], saved["r_peaks"], bool(saved["inverted"]), classes)
+    assert outputs["down"][2] and not outputs["up"][2]
+    assert np.array_equal(outputs["down"][1], outputs["up"][1])
+    assert np.abs(outputs["down"][0] - outputs["up"][0]).max() < 1e-4  # -x is stored rounded to the ADC grid
+    assert outputs["down"][3] == outputs["up"][3] and outputs["up"][3].count(b"\n") == len(outputs["up"][1]) + 1
+
+
+def test_classify_leaves_out_poor_beats_on_request(data_dir, tmp_path):
+    from ecgseg.beatfile import beat_arrays, save_beats
+    from ecgseg.pipeline import segment_record
+
+    beats = segment_record("100", data_dir=data_dir, peaks="hamilton")
+    arrays = beat_arrays(beats, "100")
+    arrays["quality"] = arrays["quality"].copy()
+    arrays["quality"][[3, 7]] = 0.2  # two beats of poor signal
+    path = tmp_path / "q.npz"
+    save_beats(path, arrays)
+    code, out, err = _run(["classify", str(path), "--min-quality", "0.7"])
+    assert code == 0, err
+    rows = out.decode().splitlines()[1:]
+    assert len(rows) == len(beats) - 2 and [int(r.split("\t")[0]) for r in rows[2:7]] == [2, 4, 5, 6, 8]
+    assert f"2 of {len(beats)} beats below quality 0.7 left out" in err
+    del arrays["quality"]
+    save_beats(path, arrays)
+    code, out, err = _run(["classify", str(path), "--min-quality", "0.7"])
+    assert code == 1 and err.strip().startswith(f"Error: {path} has no signal quality per beat") and not out

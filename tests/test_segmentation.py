@@ -64,12 +64,15 @@ def test_chunked_equals_whole_with_given_peaks_and_period_from_them():
         assert_same_beats(chunked, whole)
 
 
-def test_chunked_refuses_what_is_not_window_local_and_reports_bad_input():
+def test_chunked_refuses_what_is_not_window_local_and_reports_bad_input(monkeypatch):
+    from ecgseg.peaks import DETECTORS
+
     signal, _ = synthetic_ecg(360, 60, seed=1)
     with pytest.raises(ValueError, match="refractory_s=11 is longer than a 10 s window"):
         ecgseg.segment(signal, 360, refractory_s=11, chunk_s=600)
-    with pytest.raises(ValueError, match="peaks='hamilton' cannot run in chunks"):
-        ecgseg.segment(signal, 360, peaks="hamilton", chunk_s=600)
+    monkeypatch.setitem(DETECTORS, "whole_only", lambda x, fs: np.arange(100, x.size, 300))  # no streaming form
+    with pytest.raises(ValueError, match="peaks='whole_only' cannot run in chunks"):
+        ecgseg.segment(signal, 360, peaks="whole_only", chunk_s=600)
     with pytest.raises(ValueError, match="unknown peaks 'pantompkins'"):
         ecgseg.segment(signal, 360, peaks="pantompkins", chunk_s=600)
     with pytest.raises(ValueError, match="at least one 10 s window"):
@@ -135,3 +138,70 @@ def test_segments_can_stay_in_a_spool_on_disk():
         assert spooled.segments is spool and spool.shape == whole.segments.shape
         assert np.array_equal(np.concatenate(list(spool.blocks(7))), whole.segments)
         assert np.array_equal(spool.load(), whole.segments)
+
+
+# The detector's findings carried through: chunks, polarity, quality, flutter ------------------------------------
+
+
+@pytest.mark.parametrize("chunk_s", [10, 25, 600])
+def test_hamilton_in_chunks_gives_the_whole_signals_beats(chunk_s):
+    signal, _ = synthetic_ecg(360, 95, seed=3)
+    whole = ecgseg.segment(signal, 360, peaks="hamilton")
+    assert whole.quality is not None and whole.quality.dtype == np.float32
+    assert_same_beats(ecgseg.segment(signal, 360, peaks="hamilton", chunk_s=chunk_s), whole)
+
+
+def test_an_inverted_lead_gives_the_upright_leads_beats():
+    signal, truth = synthetic_ecg(360, 60, seed=4)
+    upright = ecgseg.segment(signal, 360, peaks="hamilton")
+    inverted = ecgseg.segment(-signal, 360, peaks="hamilton")
+    assert inverted.inverted and not upright.inverted
+    for name in ("segments", "r_peaks", "periods_s", "quality"):
+        assert np.array_equal(getattr(inverted, name), getattr(upright, name)), name
+    assert inverted.notes == ("lead inverted (QRS pointing down): cut from the upright signal",)
+    kept = ecgseg.segment(-signal, 360, peaks="hamilton", polarity="keep")
+    assert np.array_equal(kept.r_peaks, upright.r_peaks) and np.median(kept.segments[:, 0]) < 0.5  # upside down
+    assert "segments upside down" in kept.notes[0]
+    # a cut at given positions keeps the record's polarity, and says so
+    given = ecgseg.segment(-signal, 360, peaks=upright.r_peaks)
+    assert given.inverted and "keep the record's polarity" in given.notes[0]
+    assert np.array_equal(given.segments, ecgseg.segment(-signal, 360, peaks=upright.r_peaks, polarity="keep").segments)
+    with pytest.raises(ValueError, match="polarity must be 'auto' or 'keep', got 'up'"):
+        ecgseg.segment(signal, 360, peaks="hamilton", polarity="up")
+
+
+def test_quality_is_measured_for_every_cut_but_the_rules():
+    signal, _ = synthetic_ecg(360, 60, seed=5)
+    assert ecgseg.segment(signal, 360).quality is None  # the paper's fast path
+    ruled = ecgseg.segment(signal, 360, quality=True)
+    assert ruled.quality.shape == (len(ruled),)
+    hamilton = ecgseg.segment(signal, 360, peaks="hamilton")
+    given = ecgseg.segment(signal, 360, peaks=hamilton.r_peaks)
+    assert np.array_equal(given.quality, hamilton.quality) and given.quality.min() >= 0.7
+    assert ecgseg.segment(signal, 360, peaks="hamilton", quality=False).quality is None
+
+
+def test_fibrillation_is_marked_and_holds_no_detected_beats():
+    from .synthetic import fibrillation
+
+    fs = 360
+    signal, _ = synthetic_ecg(fs, 90, seed=6)
+    signal[30 * fs:60 * fs] = fibrillation(fs, 30)
+    beats = ecgseg.segment(signal, fs, peaks="hamilton")
+    assert beats.vf_stretches.shape == (1, 2)
+    start, stop = beats.vf_stretches[0]
+    assert not np.any((beats.r_peaks >= start) & (beats.r_peaks < stop))
+    assert any(note.startswith("ventricular flutter/fibrillation in 1 stretch (") and note.endswith("no beats cut there")
+               for note in beats.notes)
+    # cut at the rule's peaks (with quality), the fibrillation's "beats" stay but score 0
+    ruled = ecgseg.segment(signal, fs, quality=True)
+    inside = (ruled.r_peaks >= start) & (ruled.r_peaks < stop)
+    assert inside.any() and np.all(ruled.quality[inside] == 0.0)
+    assert_same_beats(ecgseg.segment(signal, fs, peaks="hamilton", chunk_s=20), beats)
+
+
+def test_beats_too_close_to_the_previous_one_are_counted_whatever_their_period():
+    signal, _ = synthetic_ecg(360, 60, seed=7)
+    beats = ecgseg.segment(signal, 360, peaks="hamilton")
+    doubled = ecgseg.segment(signal, 360, peaks=np.sort(np.concatenate([beats.r_peaks, beats.r_peaks[:5] + 30])))
+    assert beats.n_close == 0 and doubled.n_close == 5  # 83 ms apart: one QRS taken twice

@@ -53,15 +53,17 @@ def test_an_unknown_peaks_name_is_refused_with_the_choices(command):
 
 
 def test_the_same_error_in_python_and_on_the_command_line(data_dir):
+    path = data_dir / "ptbdb" / "patient001" / "s0010_re"  # a record without reference annotations
+    if not path.with_suffix(".hea").is_file():
+        pytest.skip("the PTB record ptbdb/patient001/s0010_re is not in the data folder")
     with pytest.raises(ValueError) as python:
-        ecgseg.segment_record("100", data_dir=data_dir, peaks="hamilton", chunk_s=600)
-    assert str(python.value) == ("peaks='hamilton' cannot run in chunks (only peaks='rule', 'annotations' or given "
-                                 "R-peaks can); read the record whole: drop chunk_s=")
-    result = CliRunner().invoke(cli, ["segment", "record", "100", "--data-dir", str(data_dir), "--peaks", "hamilton",
-                                      "--chunk-s", "600", "-o", "never.npz"])
+        ecgseg.segment_record(str(path), peaks="annotations")
+    assert str(python.value) == ("record 's0010_re' has no reference annotations (.atr) to cut at; find its R-peaks "
+                                 "with peaks='hamilton'")
+    result = CliRunner().invoke(cli, ["segment", "record", str(path), "--peaks", "annotations", "-o", "never.npz"])
     assert result.exit_code == 1
-    assert result.output == ("Error: --peaks hamilton cannot run in chunks (only --peaks rule or annotations can); "
-                             "read the record whole: drop --chunk-s\n")
+    assert result.output == ("Error: record 's0010_re' has no reference annotations (.atr) to cut at; find its "
+                             "R-peaks with --peaks hamilton\n")
 
 
 def test_library_peaks_errors_say_what_the_library_takes():

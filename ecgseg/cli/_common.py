@@ -86,13 +86,17 @@ def scheme_options(function):
                      help="Label a beat from the reference beat within this (s)."),
         click.option("--pre-r-s", type=float, default=DEFAULTS.pre_r_s, show_default=True,
                      help="Start segments this long before the R-peak (0: the paper's scheme; 0.25 shows the P wave)."),
+        click.option("--polarity", type=click.Choice(["auto", "keep"]), default=DEFAULTS.polarity, show_default=True,
+                     help="auto: when beats are cut at a detector's peaks and it finds the lead inverted (QRS "
+                     "pointing down; hamilton tells), cut the upright signal; keep: cut it as it is. Cuts at "
+                     "annotations keep the record's polarity."),
     ]
     return _apply(options, function)
 
 
 #: The scheme's keywords and the labelling tolerance, in the order the options list them (and the report shows them).
 _SCHEME_KEYS = ("fs_out", "window_s", "threshold", "period_factor", "length", "refractory_s", "period", "tolerance_s",
-                "pre_r_s")
+                "pre_r_s", "polarity")
 assert set(_SCHEME_KEYS) == {*PARAMETERS, "tolerance_s"}, "a scheme keyword without its option"
 
 

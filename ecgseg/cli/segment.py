@@ -16,7 +16,8 @@ from .fetch import _run_fetch
 def _summary(head: str, labels, found, peaks: str, notes=()) -> str:
     """The one summary line of a segmentation run: ``head`` (what was read, from :func:`_record_head` or the
     database's), the beats per class, the share of the reference beats they were cut at (or, without annotations,
-    beats per minute against the recommended detector), the short beats, and every note on what is doubtful.
+    beats per minute against the recommended detector), the short beats and the beats too close to the previous one
+    (whatever their T), the beats in poor-quality signal, and every note on what is doubtful.
 
     ``found`` is a :class:`~ecgseg.pipeline.RecordSummary` or a :class:`~ecgseg.batch.RecordsRun`.
     """
@@ -37,8 +38,14 @@ def _summary(head: str, labels, found, peaks: str, notes=()) -> str:
         coverage = f"no reference annotations: {labels.size / minutes:.1f} beats/min"
         if found.n_detected is not None:
             coverage += f", {detector} finds {found.n_detected / minutes:.1f}/min"
+    quality = ""
+    if found.n_poor is not None:  # measured for every cut but the rule's (its fast path)
+        from ..quality import POOR
+
+        quality = f"; {found.n_poor} beats in poor-quality signal (quality < {POOR:g})"
     return (f"{head}: {labels.size} beats ({per_class}, unlabelled {counts[0]}); {coverage}; "
-            f"{found.n_short} beats with T < 0.2 s" + "".join(f"; {note}" for note in notes))
+            f"{found.n_short} beats with T < 0.2 s, {found.n_close} within 0.2 s of the previous beat{quality}"
+            + "".join(f"; {note}" for note in notes))
 
 
 def _record_head(summary, given: str) -> str:
