@@ -37,10 +37,10 @@ NAMES = list(AAMI_CLASSES)
 
 
 def classify(arrays, model, name):
-    from ecgseg.classify.predict import classify_beats
+    from ecgseg.classify import classify_beats
 
     probabilities, classifier = classify_beats(arrays, model, name=name, threads=2)
-    used = str(model) if model else f"shipped {classifier.description} model"
+    used = str(model) if model else f"shipped {classifier.path.name}"
     return probabilities.argmax(axis=1), used
 
 

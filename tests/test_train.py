@@ -156,3 +156,30 @@ def test_recall_floor_keeps_the_calibration_from_silencing_a_class():
     floored = calibrate_bias(logits, labels, classes=("N", "S"), recall_floor=0.5)
     recall = lambda bias: np.mean(np.argmax(logits + bias, axis=1)[labels == 1] == 1)  # noqa: E731
     assert recall(free) < 0.5 <= recall(floored)  # free: 0.15; floored: its uncalibrated 0.53
+
+
+def test_normal_recall_keeps_normal_beats_normal():
+    from ecgseg.classify.train import calibrate_bias
+
+    rng = np.random.default_rng(1)
+    labels = np.r_[np.zeros(900, int), np.full(100, 2)]
+    logits = np.full((1000, 5), -9.0)
+    logits[:, 0] = 0
+    logits[:, 2] = rng.normal(np.where(labels == 2, 1.0, -0.2), 1.0)  # many N beats lean V
+    recall_n = lambda bias: np.mean(np.argmax(logits + bias, axis=1)[labels == 0] == 0)  # noqa: E731
+    assert recall_n(calibrate_bias(logits, labels, classes=("N", "V"))) < 0.97
+    bias = calibrate_bias(logits, labels, classes=("N", "V"), normal_recall=0.97)
+    assert recall_n(bias) >= 0.97 and bias[0] == 0
+
+
+def test_min_recall_raises_a_silent_class():
+    from ecgseg.classify.train import calibrate_bias
+
+    rng = np.random.default_rng(2)
+    labels = np.r_[np.zeros(950, int), np.ones(50, int)]
+    logits = np.full((1000, 5), -9.0)
+    logits[:, 0] = 1.0
+    logits[:, 1] = rng.normal(np.where(labels == 1, 0.0, -1.0), 0.7)  # S never wins without a bias
+    recall_s = lambda bias: np.mean(np.argmax(logits + bias, axis=1)[labels == 1] == 1)  # noqa: E731
+    assert recall_s(np.zeros(5)) < 0.3
+    assert recall_s(calibrate_bias(logits, labels, classes=("N", "S"), min_recall=0.3)) >= 0.3

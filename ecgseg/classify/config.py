@@ -116,7 +116,9 @@ class TrainConfig:
     inter-patient protocol (its Q is a handful of beats once the paced records are out), all five for intra-patient,
     where the paced beats are a class like the others. ``recall_floor``: the logit biases may not push any scored
     class's validation recall below this (or below its recall without biases, if that is lower already), so the
-    calibration cannot silence a class; None: no floor. ``init``: a model file (or ``"shipped"``, the shipped
+    calibration cannot silence a class; None: no floor. ``normal_recall``: then lower the other classes' biases until
+    N's validation recall reaches this; ``min_recall``: raise each class's bias until its validation recall reaches
+    this (see :func:`ecgseg.classify.train.calibrate_bias`). ``init``: a model file (or ``"shipped"``, the shipped
     waveform-only model) to start from instead of random weights: its layers are copied, its output layer replaced by
     one for ``model.class_names`` (transfer learning, :mod:`ecgseg.classify.transfer`); ``freeze``: that many of its
     layers, counted from the input, keep their weights."""
@@ -135,6 +137,8 @@ class TrainConfig:
     epoch_beats: int | None = None  # beats drawn per epoch (None: all training beats once)
     calibrate: bool = True
     recall_floor: float | None = None
+    normal_recall: float | None = None
+    min_recall: float | None = None
     score_classes: tuple[str, ...] = INTER_CLASSES
     seed: int = 0
     threads: int = 1  # measured here: 2 threads on 2 shared, busy cores trained 8x slower than 1 (spinning OMP threads)

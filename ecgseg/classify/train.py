@@ -125,14 +125,19 @@ def _recalls(logits: np.ndarray, labels: np.ndarray, bias) -> np.ndarray:
 
 
 def calibrate_bias(logits: np.ndarray, labels: np.ndarray, grid=np.linspace(-4, 4, 33), rounds: int = 3,
-                   classes=INTER_CLASSES, recall_floor: float | None = None, class_names=CLASS_NAMES) -> np.ndarray:
+                   classes=INTER_CLASSES, recall_floor: float | None = None, class_names=CLASS_NAMES,
+                   normal_recall: float | None = None, min_recall: float | None = None) -> np.ndarray:
     """Per-class logit biases that maximise validation macro-F1 over ``classes``, by coordinate ascent on a grid.
 
     ``class_names`` names the columns of ``logits`` (the AAMI classes by default), ``classes`` are among them.
 
     N's bias stays 0 (only differences matter); a class absent from ``labels`` keeps 0. With ``recall_floor``, a
     bias that leaves any class of ``classes`` with a validation recall below ``min(recall_floor, its recall
-    without biases)`` is not taken: the search cannot trade a class away for small gains in the others.
+    without biases)`` is not taken: the search cannot trade a class away for small gains in the others. With
+    ``min_recall``, the bias of each class of ``classes`` whose validation recall is below it is then raised, in
+    steps of 0.25, until it reaches it (or +8). With ``normal_recall``, the other classes' biases are then lowered
+    together, in steps of 0.25, until the first class's (N's) validation recall reaches it: normal beats stay normal
+    at that rate whatever macro-F1 would prefer.
 
     Examples
     --------
@@ -163,6 +168,16 @@ def calibrate_bias(logits: np.ndarray, labels: np.ndarray, grid=np.linspace(-4, 
                     best, bias, improved = score, trial, True
         if not improved:
             break
+    if min_recall is not None:
+        for c in np.flatnonzero(present & np.isin(np.array(class_names[: logits.shape[1]]), classes)):
+            while c > 0 and _recalls(logits, labels, bias)[c] < min_recall and bias[c] < 8:
+                bias[c] += 0.25
+    if normal_recall is not None:
+        for shift in np.arange(0.0, 8.01, 0.25):
+            trial = np.where(np.arange(bias.size) == 0, 0.0, bias - shift)
+            if _recalls(logits, labels, trial)[0] >= normal_recall:
+                break
+        bias = trial
     return bias
 
 
@@ -246,7 +261,8 @@ def _bias(config: TrainConfig, logits: np.ndarray, labels: np.ndarray) -> np.nda
     if not config.calibrate:
         return np.zeros(config.model.n_classes)
     return calibrate_bias(logits, labels, classes=config.score_classes, recall_floor=config.recall_floor,
-                          class_names=config.model.class_names)
+                          class_names=config.model.class_names, normal_recall=config.normal_recall,
+                          min_recall=config.min_recall)
 
 
 def _start(config: TrainConfig) -> BeatNet:

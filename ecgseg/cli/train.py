@@ -85,6 +85,10 @@ def _network(init, freeze, arch, context, template):
               help="Also read each beat's record template (median of its regular neighbours) as a second channel.")
 @click.option("--recall-floor", type=float, default=_TRAIN.recall_floor,
               help="The logit biases may not push any class's validation recall below this [default: no floor].")
+@click.option("--normal-recall", type=float, default=_TRAIN.normal_recall,
+              help="Then lower the other classes' biases until N's validation recall reaches this [default: off].")
+@click.option("--min-recall", type=float, default=_TRAIN.min_recall,
+              help="Raise each class's logit bias until its validation recall reaches this [default: off].")
 @click.option("--balance", type=click.Choice(BALANCE), default=_TRAIN.balance, show_default=True,
               help="Class imbalance: weighted loss, class-balanced batches, weighted random sampling "
               "(~1/sqrt(class share)), N undersampled each epoch, or none.")
@@ -111,7 +115,7 @@ def _network(init, freeze, arch, context, template):
 @click.option("--threads", type=int, default=_TRAIN.threads, show_default=True,
               help="Torch intra-op threads (more only on idle cores).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
-def train_command(data, output, key, classes, protocol, init, freeze, arch, context, template, recall_floor, balance,
+def train_command(data, output, key, classes, protocol, init, freeze, arch, context, template, recall_floor, normal_recall, min_recall, balance,
                   undersample_ratio, folds, epochs, patience, batch_size, lr, epoch_beats, no_augment, no_calibrate,
                   validation, test_fraction, seed, threads, quiet):
     """Train a beat classifier on DATA (.npz from `ecgseg segment`, or a heartbeat CSV).
@@ -157,7 +161,7 @@ def train_command(data, output, key, classes, protocol, init, freeze, arch, cont
         config = TrainConfig(epochs=epochs, patience=patience, batch_size=batch_size, lr=lr, balance=balance,
                              augment=not no_augment, calibrate=not no_calibrate, epoch_beats=epoch_beats, seed=seed,
                              threads=threads, validation=validation, undersample_ratio=undersample_ratio, folds=folds,
-                             recall_floor=recall_floor, init=init, freeze=freeze or 0,
+                             recall_floor=recall_floor, normal_recall=normal_recall, min_recall=min_recall, init=init, freeze=freeze or 0,
                              # the inter protocol scores N, S, V, F (its Q is a handful of beats); a task, every class
                              score_classes=INTER_CLASSES if scored == [0, 1, 2, 3] else task.class_names)
         x, rr, model = context_inputs(arrays, context, ModelConfig(arch=arch), data, template=template)
