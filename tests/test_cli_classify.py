@@ -98,7 +98,7 @@ def test_classify_npy_falls_back_to_the_waveform_model_with_a_note(beat_files_10
     npy, _, _ = beat_files_100
     code, out, err = _run(["classify", str(npy)])
     assert code == 0
-    assert "carries no R-R context (rr); classifying with the waveform-only model" in err
+    assert "carries no r_peaks or fs; classifying with the waveform-only model" in err
     net, checkpoint = load_checkpoint(DEFAULT_WEIGHTS)
     expected = predict_proba(net, np.load(npy), logit_bias=checkpoint["logit_bias"]).argmax(axis=1)
     rows = out.decode().strip().splitlines()[1:]

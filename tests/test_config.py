@@ -52,15 +52,15 @@ def _file(**keys):
     return {"segments": np.zeros((3, 187), np.float32), **keys}
 
 
-RR = np.ones((3, 6), np.float32)
+R = np.array([0, 288, 576])
 
 
 @pytest.mark.parametrize("arrays, expected, why", [
-    (_file(), DEFAULT_WEIGHTS, "b.npz carries no R-R context (rr)"),
-    (_file(rr=RR, peaks=np.array("rule"), pre_r_s=np.float64(0.25)), DEFAULT_WEIGHTS, "R-peaks from the paper's rule"),
-    (_file(rr=RR, peaks=np.array("hamilton"), pre_r_s=np.float64(0.0)), DEFAULT_WEIGHTS, "was cut 0 s before the R-peak, not 0.25 s (--pre-r-s 0.25)"),
-    (_file(rr=RR, peaks=np.array("hamilton"), pre_r_s=np.float64(0.25)), DEFAULT_CONTEXT_WEIGHTS, None),
-    (_file(rr=RR, peaks=np.array("annotations"), pre_r_s=np.float64(0.25)), DEFAULT_CONTEXT_WEIGHTS, None),
+    (_file(), DEFAULT_WEIGHTS, "b.npz carries no r_peaks or fs"),
+    (_file(r_peaks=R, fs=np.float64(360), peaks=np.array("rule"), pre_r_s=np.float64(0.25)), DEFAULT_WEIGHTS, "R-peaks from the paper's rule"),
+    (_file(r_peaks=R, fs=np.float64(360), peaks=np.array("hamilton"), pre_r_s=np.float64(0.0)), DEFAULT_WEIGHTS, "was cut 0 s before the R-peak, not 0.25 s (--pre-r-s 0.25)"),
+    (_file(r_peaks=R, fs=np.float64(360), peaks=np.array("hamilton"), pre_r_s=np.float64(0.25)), DEFAULT_CONTEXT_WEIGHTS, None),
+    (_file(r_peaks=R, fs=np.float64(360), peaks=np.array("annotations"), pre_r_s=np.float64(0.25)), DEFAULT_CONTEXT_WEIGHTS, None),
 ])
 def test_the_model_choice_follows_what_the_file_carries(arrays, expected, why):
     path, reason = choose_model(arrays, name="b.npz")

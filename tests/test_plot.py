@@ -285,7 +285,7 @@ def test_report_is_self_contained_with_its_figures_inlined(report_html):
     for _, width, height, data in images:
         assert_real_image(base64.b64decode(data), int(width), int(height))
     for text in ("Strip from 1168 s", "annotated beats missed</td><td>1201 of 2273 (52.8%)", "<td>N</td><td class=\"n\">1056</td>",
-                 "Model card", "Measured figures of these exact weights", "macro-F1 (N,S,V,F)",
+                 "Model card", "Figures on unseen patients", "macro-F1 (N,S,V,F)",
                  "Record 100 is in DS2, the test records of the inter-patient protocol"):
         assert text in page
 

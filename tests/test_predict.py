@@ -103,7 +103,7 @@ def test_classify_beats_takes_beats_a_file_or_arrays_alike(beats_100, beat_files
     from_file, _ = classify_beats(str(path))
     assert np.array_equal(from_beats, from_file) and from_beats.shape == (len(beats_100), 5)
     probabilities, used = classify_beats(str(beat_files_100[1]))
-    assert used.path == DEFAULT_CONTEXT_WEIGHTS and used.reason is None and used.description == "context (R-R + pre-R)"
+    assert used.path == DEFAULT_CONTEXT_WEIGHTS and used.reason is None and used.description == "context (rhythm + template, pre-R)"
     assert np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
 
 
@@ -111,7 +111,7 @@ def test_a_given_model_that_does_not_fit_the_beats_is_refused(beat_files_100):
     npy = beat_files_100[0]
     arrays = {"segments": np.load(npy)}
     classifier = load_classifier(arrays, DEFAULT_CONTEXT_WEIGHTS, name="100.npy")
-    with pytest.raises(ValueError, match=r"model .*context_ds1.pt reads the rhythm of the beats but 100.npy carries no R-R"):
+    with pytest.raises(ValueError, match=r"model .*context_ds1.pt reads the rhythm of the beats but 100.npy carries no r_peaks"):
         classifier.inputs(arrays, "100.npy")
-    with pytest.raises(ValueError, match=r"the rr context of x has shape \(2, 6\), not finite \(n_beats, 6\)"):
-        classifier.inputs({**dict(np.load(beat_files_100[1])), "rr": np.ones((2, 6))}, "x")
+    with pytest.raises(ValueError, match=r"and r_peaks \(2,\) must be \(n_beats, length\) and \(n_beats,\)"):
+        classifier.inputs({**dict(np.load(beat_files_100[1])), "r_peaks": np.arange(2)}, "x")

@@ -48,7 +48,7 @@ class Shipped(NamedTuple):
 #: The shipped models by path. Shipping another model is changing its entry here.
 SHIPPED = {
     DEFAULT_WEIGHTS: Shipped("waveform-only", 0.0, ("segments",)),
-    DEFAULT_CONTEXT_WEIGHTS: Shipped("context (R-R + pre-R)", 0.25, ("segments", "rr")),
+    DEFAULT_CONTEXT_WEIGHTS: Shipped("context (rhythm + template, pre-R)", 0.25, ("segments", "beat")),
 }
 
 
