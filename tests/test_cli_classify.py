@@ -84,13 +84,15 @@ def test_classify_names_the_classes_of_the_model(tmp_path):
     assert np.load(io.BytesIO(out)).shape == (2, 3)
 
 
-def test_classify_routes_npz_with_rr_to_the_context_model(beat_files_100):
+def test_classify_routes_npz_with_r_peaks_to_the_context_model(beat_files_100):
+    from ecgseg.context import model_inputs
+
     npy, npz, _ = beat_files_100
     code, out, err = _run(["classify", str(npz), "--format", "npy"])
     assert code == 0 and "note:" not in err
     net, checkpoint = load_checkpoint(DEFAULT_CONTEXT_WEIGHTS)
     arrays = dict(np.load(npz))
-    expected = predict_proba(net, arrays["segments"], arrays["rr"], logit_bias=checkpoint["logit_bias"])
+    expected = predict_proba(net, *model_inputs(arrays, net.config), logit_bias=checkpoint["logit_bias"])
     assert np.allclose(np.load(io.BytesIO(out)), expected, atol=1e-5)
 
 
