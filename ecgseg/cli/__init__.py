@@ -44,4 +44,7 @@ cli.add_command(_report.report)
 
 
 def main():  # pragma: no cover - console script entry point
+    from .._numba_blas import preload_cython_blas
+
+    preload_cython_blas()  # start-up: numba's BLAS check without all of scipy.linalg (see the module)
     cli()
