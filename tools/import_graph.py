@@ -29,7 +29,7 @@ LAYERS = [
      "ecgseg.evaluate", "ecgseg.fetch", "ecgseg._transfer", "ecgseg._http", "ecgseg._layout"],
     ["ecgseg.parallel", "ecgseg.pipeline", "ecgseg.batch"],
     ["ecgseg.classify", "ecgseg.plot", "ecgseg.report"],
-    ["ecgseg.cli", "ecgseg.__main__"],
+    ["ecgseg.cli", "ecgseg.__main__", "ecgseg._numba_blas"],
 ]
 
 
