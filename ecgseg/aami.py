@@ -9,7 +9,7 @@ window).
 
 from __future__ import annotations
 
-__all__ = ["AAMI_CLASSES", "SYMBOL_TO_CLASS", "INTER_CLASSES", "TOLERANCE_S", "PROTOCOLS", "TEST_FRACTION"]
+__all__ = ["AAMI_CLASSES", "SYMBOL_TO_CLASS", "UNCLASSED_BEATS", "INTER_CLASSES", "TOLERANCE_S", "PROTOCOLS", "TEST_FRACTION"]
 
 #: Class names in index order (class index 0..4 in labels, columns of probabilities).
 AAMI_CLASSES = ("N", "S", "V", "F", "Q")
@@ -22,6 +22,11 @@ SYMBOL_TO_CLASS = {
     "F": 3,  # fusion of ventricular and normal
     **dict.fromkeys("/fQ", 4),  # paced, fusion of paced and normal, unclassifiable
 }
+
+#: The other beat annotation codes of the WFDB standard (PhysioToolkit's ``isqrs``): B (bundle branch block beat,
+#: unspecified), r (R-on-T premature ventricular contraction), n (supraventricular escape beat), ? (beat not classified
+#: during learning). They are beats, but EC57's table above gives them no class: a cut beat on one is labelled -1.
+UNCLASSED_BEATS = frozenset("Brn?")
 
 #: Inter-patient work (de Chazal 2004) scores N, S, V, F: Q is a handful of beats once the paced records are out.
 INTER_CLASSES = ("N", "S", "V", "F")

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
+from .annotations import DEFAULT_ANNOTATOR
 from .atomic import atomic_file
 from .beatfile import beat_arrays, concatenate
 from .parallel import RecordFailure, map_records
@@ -125,14 +126,14 @@ def _write_index(output_dir: Path, rows: dict[str, dict]) -> None:
         handle.write(("\n".join(lines) + "\n").encode())
 
 
-def _gather_one(name: str, db, data_dir, channel, peaks, chunk_s, params) -> tuple[dict, RecordSummary]:
-    source = open_record(name, db, data_dir=data_dir, channel=channel)
+def _gather_one(name: str, db, data_dir, channel, annotator, peaks, chunk_s, params) -> tuple[dict, RecordSummary]:
+    source = open_record(name, db, data_dir=data_dir, channel=channel, annotator=annotator)
     beats = segment_record(source, peaks=peaks, chunk_s=chunk_s, **params)
     return beat_arrays(beats, source.name), RecordSummary.of(beats, source.name)
 
 
-def _write_one(name: str, output_dir: Path, db, data_dir, channel, peaks, chunk_s, params) -> RecordSummary:
-    source = open_record(name, db, data_dir=data_dir, channel=channel)
+def _write_one(name: str, output_dir: Path, db, data_dir, channel, annotator, peaks, chunk_s, params) -> RecordSummary:
+    source = open_record(name, db, data_dir=data_dir, channel=channel, annotator=annotator)
     target = output_dir / f"{source.name}.npz"  # a record in a subfolder gets the same subfolder here
     target.parent.mkdir(parents=True, exist_ok=True)
     summary = write_record(target, source, peaks=peaks, chunk_s=chunk_s, **params)
@@ -146,6 +147,7 @@ def segment_records(
     output_dir: str | os.PathLike | None = None,
     data_dir=None,
     channel=None,
+    annotator: str = DEFAULT_ANNOTATOR,
     peaks: str = "rule",
     chunk_s: float | None = None,
     jobs: int | None = None,
@@ -160,7 +162,7 @@ def segment_records(
     ----------
     names : list of str
         Record names (or paths; a record's file is named after the record).
-    db, data_dir, channel, peaks, chunk_s, **params
+    db, data_dir, channel, annotator, peaks, chunk_s, **params
         As for :func:`ecgseg.segment_record`, for every record.
     output_dir : path, optional
         Write ``output_dir/<record>.npz`` per record and an index instead of gathering the beats here; created
@@ -190,7 +192,8 @@ def segment_records(
     >>> run.arrays["segments"].shape, run.failures, run.n_missed
     ((4138, 187), [], 0)
     """
-    options = dict(db=db, data_dir=data_dir, channel=channel, peaks=peaks, chunk_s=chunk_s, params=params)
+    options = dict(db=db, data_dir=data_dir, channel=channel, annotator=annotator, peaks=peaks, chunk_s=chunk_s,
+                   params=params)
     stems = [record_name(name, db, data_dir) for name in names]
     order = {stem: i for i, stem in enumerate(stems)}
     if output_dir is None:

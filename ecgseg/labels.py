@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .aami import AAMI_CLASSES, SYMBOL_TO_CLASS, TOLERANCE_S
+from .aami import AAMI_CLASSES, SYMBOL_TO_CLASS, TOLERANCE_S, UNCLASSED_BEATS
 
-__all__ = ["AAMI_CLASSES", "SYMBOL_TO_CLASS", "aami_classes", "reference_beats", "match_peaks", "label_beats",
+__all__ = ["AAMI_CLASSES", "SYMBOL_TO_CLASS", "aami_classes", "is_beat_symbol", "reference_beats", "match_peaks", "label_beats",
            "beat_symbols", "missed_beats"]
 
 
@@ -19,6 +19,18 @@ def aami_classes(symbols) -> np.ndarray:
     [0, 2, -1, 1, 4]
     """
     return np.array([SYMBOL_TO_CLASS.get(s, -1) for s in symbols], dtype=np.int8)
+
+
+def is_beat_symbol(symbols) -> np.ndarray:
+    """Whether each annotation symbol is a beat of the WFDB standard: those with an AAMI class, and
+    :data:`ecgseg.aami.UNCLASSED_BEATS` (``B r n ?``), which have none.
+
+    Examples
+    --------
+    >>> is_beat_symbol(["N", "+", "B", "~", "Z"]).tolist()
+    [True, False, True, False, False]
+    """
+    return np.array([s in SYMBOL_TO_CLASS or s in UNCLASSED_BEATS for s in symbols], dtype=bool)
 
 
 def reference_beats(ann_samples, ann_symbols, n_samples: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -35,15 +47,16 @@ def reference_beats(ann_samples, ann_symbols, n_samples: int | None = None) -> t
     -------
     samples : numpy.ndarray, shape (n_beats,) int64
     classes : numpy.ndarray, shape (n_beats,) int8
+        -1 for a beat the AAMI table has no class for (``B r n ?``).
 
     Examples
     --------
-    >>> samples, classes = reference_beats([10, 20, 30, 900], ["N", "+", "V", "N"], n_samples=500)
+    >>> samples, classes = reference_beats([10, 20, 30, 40, 900], ["N", "+", "V", "B", "N"], n_samples=500)
     >>> samples.tolist(), classes.tolist()
-    ([10, 30], [0, 2])
+    ([10, 30, 40], [0, 2, -1])
     """
     classes = aami_classes(ann_symbols)
-    is_beat = classes >= 0
+    is_beat = is_beat_symbol(ann_symbols)
     if n_samples is not None:
         samples = np.asarray(ann_samples, dtype=np.int64)
         is_beat &= (samples >= 0) & (samples < n_samples)
@@ -122,7 +135,8 @@ def label_beats(r_peaks, ann_samples, ann_symbols, fs: float, tolerance_s: float
     """
     beat_samples, beat_classes = reference_beats(ann_samples, ann_symbols)
     match = match_peaks(r_peaks, beat_samples, int(round(tolerance_s * fs)))
-    labels = np.where(match >= 0, beat_classes[np.maximum(match, 0)], -1).astype(np.int8)
+    labels = np.full(match.shape, -1, dtype=np.int8)  # also when there is no reference beat at all
+    labels[match >= 0] = beat_classes[match[match >= 0]]
     n_missed = int(beat_samples.size - np.count_nonzero(match >= 0))
     return labels, n_missed
 
@@ -140,9 +154,9 @@ def beat_symbols(r_peaks, ann_samples, ann_symbols, fs: float, tolerance_s: floa
     """
     positions = np.asarray(ann_samples, dtype=np.int64)
     symbols = np.asarray(ann_symbols, dtype=str)
-    is_beat = aami_classes(symbols) >= 0
-    match = match_peaks(r_peaks, positions[is_beat], int(round(tolerance_s * fs)))
-    beat = symbols[is_beat]
+    beats = is_beat_symbol(symbols)
+    match = match_peaks(r_peaks, positions[beats], int(round(tolerance_s * fs)))
+    beat = symbols[beats]
     return np.where(match >= 0, beat[np.maximum(match, 0)] if beat.size else "", "")
 
 

@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
+from .terms import command_line, on_command_line
+
 __all__ = ["RecordFailure", "map_records", "local_cluster"]
 
 #: The library's errors for bad input: they fail one record, not the run.
@@ -35,9 +37,12 @@ class RecordFailure:
     reason: str
 
 
-def _call(function: Callable, name: str):
+def _call(function: Callable, name: str, command_line_terms: bool = False):
+    """``function(name)``, a library error turned into a :class:`RecordFailure`; in another process too, its message
+    names settings as the caller does (:mod:`ecgseg.terms`: the context does not cross processes, this flag does)."""
     try:
-        return function(name)
+        with command_line() if command_line_terms else contextlib.nullcontext():
+            return function(name)
     except RECORD_ERRORS as error:
         return RecordFailure(name, str(error))
 
@@ -85,20 +90,20 @@ def map_records(
     if not names:
         return  # start no pool for nothing
     if scheduler is not None:
-        results = _map_dask(function, names, scheduler)
+        results = _map_dask(function, names, scheduler, on_command_line())
     elif min(jobs or os.cpu_count() or 1, len(names)) <= 1:
         results = ((name, _call(function, name)) for name in names)
     else:
-        results = _map_processes(function, names, min(jobs or os.cpu_count() or 1, len(names)))
+        results = _map_processes(function, names, min(jobs or os.cpu_count() or 1, len(names)), on_command_line())
     for name, result in results:
         if progress is not None:
             progress(name)
         yield name, result
 
 
-def _map_processes(function, names, jobs):
+def _map_processes(function, names, jobs, terms):
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(_call, function, name): name for name in names}
+        futures = {pool.submit(_call, function, name, terms): name for name in names}
         for future in as_completed(futures):
             yield futures[future], future.result()
 
@@ -149,7 +154,7 @@ def _check_reachable(address: str) -> None:
         raise OSError(f"cannot reach the Dask scheduler at {address} ({error}); is it running?") from None
 
 
-def _map_dask(function, names, scheduler):
+def _map_dask(function, names, scheduler, terms):
     distributed = _import_distributed()
     if isinstance(scheduler, str):
         _check_reachable(scheduler)
@@ -161,7 +166,7 @@ def _map_dask(function, names, scheduler):
         client = contextlib.nullcontext(scheduler)  # the caller's client stays open
     with client as client:
         # pure=False: a record is read from disk, so the same name may give a new result on a rerun.
-        futures = {client.submit(_call, function, name, pure=False, key=f"ecgseg-{i}-{name}"): name for i, name in enumerate(names)}
+        futures = {client.submit(_call, function, name, terms, pure=False, key=f"ecgseg-{i}-{name}"): name for i, name in enumerate(names)}
         for future in distributed.as_completed(futures):
             name = futures[future]
             try:

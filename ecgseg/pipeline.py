@@ -21,6 +21,7 @@ from .aami import TOLERANCE_S
 from .beatfile import beat_arrays, key_array, save_beats
 from .beats import Beats
 from .labels import beat_symbols, label_beats, reference_beats
+from .annotations import DEFAULT_ANNOTATOR
 from .records import DEFAULT_DB, open_record
 from .peaks import DETECTORS
 from .scheme import RECOMMENDED_PEAKS
@@ -90,20 +91,23 @@ class RecordSummary:
                    peaks=beats.peaks, n_close=beats.n_close, n_poor=None if beats.quality is None else beats.n_poor)
 
 
-def _source(record, db, data_dir, channel):
+def _source(record, db, data_dir, channel, annotator):
     """An opened record (names and paths are opened; a Record or RecordReader is used as it is)."""
     if isinstance(record, (str, os.PathLike)):
-        return open_record(record, db, data_dir=data_dir, channel=channel)
+        return open_record(record, db, data_dir=data_dir, channel=channel, annotator=annotator)
     return record
 
 
 def _cut(source, peaks, chunk_s, tolerance_s, params, spool=None) -> Beats:
     method = peaks if isinstance(peaks, str) else "given"
     if method == "annotations":
-        if not source.has_annotations:
-            raise ValueError(f"record {source.name!r} has no reference annotations (.atr) to cut at; find its R-peaks "
+        why = source.annotation_problem or "no reference annotations"
+        if source.has_annotations:
+            peaks = reference_beats(source.ann_samples, source.ann_symbols, source.n_samples)[0]
+            why = None if peaks.size else "no reference beat inside the signal"
+        if why is not None:
+            raise ValueError(f"record {source.name!r} has no reference beats to cut at: {why}; find its R-peaks "
                              f"with {setting('peaks', RECOMMENDED_PEAKS)}")
-        peaks = reference_beats(source.ann_samples, source.ann_symbols, source.n_samples)[0]
     beats = segment(source.signal, source.fs, peaks=peaks, chunk_s=chunk_s, spool=spool, **params)
     beats = replace(beats, peaks=method, lead=source.channel, channel=source.channel_index, database=source.database,
                     notes=beats.notes + source.notes, diagnosis=source.diagnosis)
@@ -133,6 +137,7 @@ def segment_record(
     *,
     data_dir=None,
     channel: str | int | None = None,
+    annotator: str = DEFAULT_ANNOTATOR,
     peaks="rule",
     chunk_s: float | None = None,
     tolerance_s: float = TOLERANCE_S,
@@ -145,8 +150,8 @@ def segment_record(
     record : str, path, Record or RecordReader
         A record name in the data folder (``"100"``), a path (``"folder/100"``), or a record already read
         (:func:`ecgseg.read_record`) or opened (:func:`ecgseg.records.open_record`).
-    db, data_dir, channel
-        Where a named record is and which lead: as for :func:`ecgseg.records.open_record`.
+    db, data_dir, channel, annotator
+        Where a named record is, which lead and which annotation file: as for :func:`ecgseg.records.open_record`.
     peaks : str or array_like of int
         ``"rule"`` (default), ``"annotations"`` (cut at the reference beats), a detector name, or R-peak
         sample indices.
@@ -177,7 +182,7 @@ def segment_record(
     >>> bool((chunked.segments == beats.segments).all())
     True
     """
-    return _cut(_source(record, db, data_dir, channel), peaks, chunk_s, tolerance_s, params)
+    return _cut(_source(record, db, data_dir, channel, annotator), peaks, chunk_s, tolerance_s, params)
 
 
 def write_record(
@@ -187,6 +192,7 @@ def write_record(
     *,
     data_dir=None,
     channel: str | int | None = None,
+    annotator: str = DEFAULT_ANNOTATOR,
     peaks="rule",
     chunk_s: float | None = None,
     tolerance_s: float = TOLERANCE_S,
@@ -211,7 +217,7 @@ def write_record(
     >>> summary.record, summary.n_beats, summary.n_missed
     ('100', 1073, 1201)
     """
-    source = _source(record, db, data_dir, channel)
+    source = _source(record, db, data_dir, channel, annotator)
     with Spool(spool_dir) if chunk_s is not None else contextlib.nullcontext() as spool:
         beats = _cut(source, peaks, chunk_s, tolerance_s, params, spool)
         save_beats(path, beat_arrays(beats, source.name))

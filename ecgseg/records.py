@@ -21,14 +21,14 @@ from pathlib import Path
 import numpy as np
 
 from ._layout import read_local_records
+from .annotations import DEFAULT_ANNOTATOR, Annotations, read_annotations
 from .diagnosis import header_diagnosis
+from .headers import PREFERRED_CHANNEL, Header, channel_index, read_header, read_signal
 
 __all__ = ["Record", "RecordReader", "open_record", "resolve_data_dir", "record_path", "record_name", "is_path", "list_records",
-           "read_record", "read_signal", "read_annotations"]
+           "read_record"]
 
 DEFAULT_DB = "mitdb"
-#: The lead the scheme was built on; taken when present, else the first.
-PREFERRED_CHANNEL = "MLII"
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,8 @@ class Record:
     units : str
         Physical units of ``signal``.
     ann_samples : numpy.ndarray of int64, or None
-        Reference annotation positions (all annotations; None if there is no .atr).
+        Reference annotation positions at the record's rate (all annotations; None if there is no .atr, or it
+        cannot be read).
     ann_symbols : numpy.ndarray of str, or None
         Their symbols.
     diagnosis : str
@@ -61,7 +62,11 @@ class Record:
     database : str
         The database the record was found in by name (``"mitdb"``); ``""`` for a record given by path.
     notes : tuple of str
-        What a user should know about how the record was read (e.g. the lead taken when it has no MLII).
+        What a user should know about how the record was read (the lead taken when it has no MLII, what in the
+        annotations was not used).
+    annotation_problem : str or None
+        Why there are no reference beats to label with although there are annotations (see
+        :attr:`ecgseg.annotations.Annotations.problem`).
     """
 
     name: str
@@ -76,10 +81,12 @@ class Record:
     channel_index: int = -1
     database: str = ""
     notes: tuple[str, ...] = ()
+    annotation_problem: str | None = None
 
     @property
     def has_annotations(self) -> bool:
-        return self.ann_samples is not None
+        """Whether there are reference beat annotations to label with."""
+        return self.ann_samples is not None and self.annotation_problem is None
 
     @property
     def n_samples(self) -> int:
@@ -214,34 +221,10 @@ def _not_found(record, path: Path, name: str, database: str) -> FileNotFoundErro
     return FileNotFoundError(f"record {name!r} not found: no {_hea(path)}{also}; {_fetch_hint(name, database)}")
 
 
-def _read_header(record, path: Path, name: str, database: str):
-    import wfdb  # ~0.4 s to import (pandas): only when reading records
-
+def _read_header(record, path: Path, name: str, database: str) -> Header:
     if not _hea(path).is_file():
         raise _not_found(record, path, name, database)
-    try:
-        header = wfdb.rdheader(str(path))
-    except Exception as error:  # wfdb raises many types on a malformed header
-        raise ValueError(f"cannot read header {_hea(path)} ({type(error).__name__}: {error}); is the file corrupt?") from None
-    for file_name in set(header.file_name or []):
-        if not (path.parent / file_name).is_file():
-            hint = f"; {_fetch_hint(name, database)}" if database else ""
-            raise FileNotFoundError(
-                f"record {name!r} has a header but its signal file {path.parent / file_name} is missing{hint}")
-    return header
-
-
-def _channel_index(header, channel, name: str) -> int:
-    names = list(header.sig_name)
-    if channel is None:
-        return names.index(PREFERRED_CHANNEL) if PREFERRED_CHANNEL in names else 0
-    if isinstance(channel, (int, np.integer)) or str(channel).isdigit():
-        index = int(channel)
-        if 0 <= index < len(names):
-            return index
-    elif str(channel) in names:
-        return names.index(str(channel))
-    raise ValueError(f"record {name!r} has no channel {channel!r}; its channels are {', '.join(names)} (or 0..{len(names) - 1})")
+    return read_header(path, name, f"; {_fetch_hint(name, database)}" if database else "")
 
 
 class _Lead:
@@ -288,7 +271,10 @@ class RecordReader:
     database : str
         The database a record given by name was found in; ``""`` for a record given by path.
     notes : tuple of str
-        What a user should know about how it was read: the lead taken when the record has no MLII.
+        What a user should know about how it was read: the lead taken when the record has no MLII, what in the
+        annotations was not used (they are read on first use).
+    annotator : str
+        The annotation file's extension (``"atr"``).
     signal : array-like, shape (n_samples,) float64
         The lead, read as it is sliced (``reader.signal[a:b]``) or converted (``numpy.asarray``).
 
@@ -300,42 +286,55 @@ class RecordReader:
     """
 
     def __init__(self, path: Path, header, channel_index: int, *, name: str | None = None, database: str = "",
-                 notes: tuple[str, ...] = ()):
+                 notes: tuple[str, ...] = (), annotator: str = DEFAULT_ANNOTATOR):
         self.path, self.name = path, path.name if name is None else name
         self.fs = float(header.fs)
         self.n_samples = int(header.sig_len) if header.sig_len else None  # some headers leave it out
         self.channel_index = channel_index
         self.channel = header.sig_name[channel_index]
-        self.units = (header.units or ["mV"])[channel_index]
+        self.units = header.units[channel_index]
         self.diagnosis = header_diagnosis(header.comments)
-        self.database, self.notes = database, notes
+        self.database, self.annotator = database, annotator
+        self._lead_notes, self._signal_files = notes, header.signal_files
         self.signal = _Lead(self)
         self._annotations = None
+        if annotator != DEFAULT_ANNOTATOR:  # asked for by name: it must be there
+            self.annotation_file()
 
     def read(self, start: int = 0, stop: int | None = None) -> np.ndarray:
         """Samples ``[start, stop)`` of the lead, float64 in physical units."""
         return read_signal(self.path, self.channel_index, start, stop)
 
-    def annotations(self, start: int = 0, stop: int | None = None) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """Reference annotations in ``[start, stop)``, positions shifted by ``start``: see :func:`read_annotations`."""
-        return read_annotations(self.path, start, stop)
-
-    def _all_annotations(self):
+    def annotation_file(self) -> Annotations:
+        """The reference annotations, read once (:func:`ecgseg.annotations.read_annotations`)."""
         if self._annotations is None:
-            self._annotations = self.annotations()
+            self._annotations = read_annotations(self.path, self.fs, self.annotator, signal_files=self._signal_files,
+                                                 required=self.annotator != DEFAULT_ANNOTATOR)
         return self._annotations
+
+    def annotations(self, start: int = 0, stop: int | None = None) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Reference annotations in ``[start, stop)``, positions shifted by ``start`` (None, None: none to use)."""
+        return self.annotation_file().window(start, stop)
 
     @property
     def ann_samples(self) -> np.ndarray | None:
-        return self._all_annotations()[0]
+        return self.annotation_file().samples
 
     @property
     def ann_symbols(self) -> np.ndarray | None:
-        return self._all_annotations()[1]
+        return self.annotation_file().symbols
+
+    @property
+    def annotation_problem(self) -> str | None:
+        return self.annotation_file().problem
 
     @property
     def has_annotations(self) -> bool:
-        return self.ann_samples is not None
+        return self.annotation_file().has_beats
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        return self._lead_notes + _annotation_notes(self.annotation_file())
 
     def read_record(self, sampfrom: int = 0, sampto: int | None = None) -> Record:
         """Samples ``[sampfrom, sampto)`` and their annotations in memory."""
@@ -343,11 +342,19 @@ class RecordReader:
         ann_samples, ann_symbols = self.annotations(sampfrom, sampto)
         return Record(name=self.name, path=self.path, signal=signal, fs=self.fs, channel=self.channel,
                       units=self.units, ann_samples=ann_samples, ann_symbols=ann_symbols, diagnosis=self.diagnosis,
-                      channel_index=self.channel_index, database=self.database, notes=self.notes)
+                      channel_index=self.channel_index, database=self.database, notes=self.notes,
+                      annotation_problem=self.annotation_problem)
+
+
+def _annotation_notes(annotations: Annotations) -> tuple[str, ...]:
+    """What the summary and the beat file say about the annotations: labels missing (a file that is there but
+    unusable; no file at all is the summary's "no reference beats"), and what in them was not used."""
+    missing = (f"labels missing: {annotations.problem}",) if annotations.problem and annotations.file.is_file() else ()
+    return missing + annotations.notes
 
 
 def open_record(record: str | os.PathLike, db: str = DEFAULT_DB, *, data_dir=None,
-                channel: str | int | None = None) -> RecordReader:
+                channel: str | int | None = None, annotator: str = DEFAULT_ANNOTATOR) -> RecordReader:
     """Open one lead of a WFDB record: read its header, find the lead, check its files are there.
 
     Parameters
@@ -360,6 +367,9 @@ def open_record(record: str | os.PathLike, db: str = DEFAULT_DB, *, data_dir=Non
         See :func:`resolve_data_dir`.
     channel : str or int, optional
         Signal name or index; by default ``"MLII"`` when present, else 0.
+    annotator : str
+        The extension of the reference annotation file: ``"atr"`` (PhysioNet's reference), or another such as
+        ``"qrs"`` (the MIT-BIH AF Database's beats), which must then exist. See :mod:`ecgseg.annotations`.
 
     Returns
     -------
@@ -368,17 +378,20 @@ def open_record(record: str | os.PathLike, db: str = DEFAULT_DB, *, data_dir=Non
     Raises
     ------
     FileNotFoundError
-        Missing header or signal file.
+        Missing header or signal file, or annotation file asked for by ``annotator``.
     ValueError
         Corrupt header, unknown channel.
     """
     path, name, database = _locate(record, db, data_dir)
     header = _read_header(record, path, name, database)
-    index = _channel_index(header, channel, name)
+    index = channel_index(header, channel, name)
     notes = ()
     if channel is None and header.sig_name[index] != PREFERRED_CHANNEL:  # the scheme was built on MLII
         notes = (f"no {PREFERRED_CHANNEL} lead, so {header.sig_name[index]} (channel {index}) was used",)
-    return RecordReader(path, header, index, name=name, database=database, notes=notes)
+    missing = header.missing_stretches(index)
+    if missing is not None:
+        notes += (f"multi-segment record: {missing}",)
+    return RecordReader(path, header, index, name=name, database=database, notes=notes, annotator=annotator)
 
 
 def read_record(
@@ -387,6 +400,7 @@ def read_record(
     *,
     data_dir=None,
     channel: str | int | None = None,
+    annotator: str = DEFAULT_ANNOTATOR,
     sampfrom: int = 0,
     sampto: int | None = None,
 ) -> Record:
@@ -394,7 +408,7 @@ def read_record(
 
     Parameters
     ----------
-    record, db, data_dir, channel
+    record, db, data_dir, channel, annotator
         As for :func:`open_record`.
     sampfrom, sampto : int
         Read only this sample range (annotations are cut to it and shifted).
@@ -416,28 +430,4 @@ def read_record(
     >>> rec.channel, rec.fs, rec.signal.shape
     ('MLII', 360.0, (650000,))
     """
-    return open_record(record, db, data_dir=data_dir, channel=channel).read_record(sampfrom, sampto)
-
-
-def read_signal(path: Path, channel_index: int, sampfrom: int = 0, sampto: int | None = None) -> np.ndarray:
-    """Samples ``[sampfrom, sampto)`` of one lead of the record at ``path``, float64 in physical units."""
-    import wfdb
-
-    try:
-        data = wfdb.rdrecord(str(path), channels=[channel_index], sampfrom=sampfrom, sampto=sampto)
-    except Exception as error:
-        raise ValueError(f"cannot read signal of record {path} ({type(error).__name__}: {error}); is the .dat corrupt?") from None
-    return np.ascontiguousarray(data.p_signal[:, 0], dtype=np.float64)
-
-
-def read_annotations(path: Path, sampfrom: int = 0, sampto: int | None = None) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Positions (shifted by ``sampfrom``) and symbols of the ``.atr`` annotations in range; (None, None) without one."""
-    import wfdb
-
-    if not (path.parent / f"{path.name}.atr").is_file():
-        return None, None
-    try:
-        ann = wfdb.rdann(str(path), "atr", sampfrom=sampfrom, sampto=sampto)
-    except Exception as error:
-        raise ValueError(f"cannot read annotations {path}.atr ({type(error).__name__}: {error})") from None
-    return np.asarray(ann.sample, dtype=np.int64) - sampfrom, np.asarray(ann.symbol, dtype=str)
+    return open_record(record, db, data_dir=data_dir, channel=channel, annotator=annotator).read_record(sampfrom, sampto)

@@ -112,7 +112,8 @@ def _facts(record, beats, db: str, params: dict) -> list[tuple[str, str]]:
         missed = f"{beats.n_missed} of {n_reference} ({100 * beats.n_missed / max(n_reference, 1):.1f}%)"
         facts.append(("annotated beats missed", missed))
     else:
-        facts.append(("reference annotations", "none (classes below are predicted only)"))
+        why = f": {record.annotation_problem}" if record.annotation_problem else ""
+        facts.append(("reference annotations", f"none{why} (classes below are predicted only)"))
     facts += [
         ("beats cut", f"{len(beats)} in {beats.n_windows} windows ({beats.n_fallback_windows} took the record's median T)"),
         ("beats with T < 0.2 s", str(beats.n_short)),

@@ -39,6 +39,9 @@ class Scheme:
         ``"auto"``: when beats are cut at a detector's R-peaks and it finds the lead inverted (its QRS complexes
         point down; ``hamilton`` tells), cut the upright signal (``-signal``), T and segments alike;
         ``"keep"``: cut the signal as it is. Cuts at reference or given positions keep the record's polarity.
+    gaps : {"error", "interpolate", "split"}
+        What to do with stretches of NaN samples: refuse (default), fill linearly, or segment each valid stretch
+        on its own (:mod:`ecgseg.gaps`).
 
     Raises
     ------
@@ -64,8 +67,11 @@ class Scheme:
     period: str = "rule"
     pre_r_s: float = 0.0
     polarity: str = "auto"
+    gaps: str = "error"
 
     def __post_init__(self):
+        if self.gaps not in ("error", "interpolate", "split"):
+            raise ValueError(f"gaps must be 'error', 'interpolate' or 'split', got {self.gaps!r}")
         if self.period not in ("rule", "peaks"):
             raise ValueError(f"period must be 'rule' or 'peaks', got {self.period!r}")
         if self.polarity not in ("auto", "keep"):

@@ -38,6 +38,7 @@ import numpy as np
 from . import _kernels
 from .beats import Beats, cut_beats, segment_lengths, window_periods
 from .peaks import DETECTIONS, DETECTORS, rescale_indices, rule_peaks
+from .gaps import Filled, Stretch, describe_gaps, find_gaps, gap_error, valid_stretches
 from .scheme import DEFAULTS, Scheme
 from .signal import (
     normalize_windows,
@@ -128,25 +129,29 @@ def _trimmed(block: np.ndarray, rows: np.ndarray, lengths: np.ndarray) -> np.nda
     return block
 
 
-def _regions(read, n_samples, fs, fs_out, window, chunk_out, checked):
-    """Yield ``(a, x_normalized)``: output samples [a, a + len) resampled and scaled per window, as the whole signal's."""
+def _regions(read, n_samples, fs, fs_out, window, chunk_out, extent=None):
+    """Yield ``(a, x_normalized)``: output samples [a, a + len) resampled and scaled per window, as the whole signal's.
+
+    With ``extent`` (a signal read piece by piece), each piece is checked for gaps and its range is added to
+    ``extent`` (``[lowest, highest]``), for the flat check once every piece is read.
+    """
     n_out = resampled_length(n_samples, fs, fs_out)
-    lo, hi = np.inf, -np.inf
     for a in range(0, n_out, chunk_out):
         b = min(n_out, a + chunk_out)
         s0, s1 = resample_span(a, b, n_samples, fs, fs_out)
         raw = np.ascontiguousarray(read(s0, s1), dtype=np.float64)
         if raw.shape[0] != s1 - s0:
             raise ValueError(f"reading samples {s0}..{s1} gave {raw.shape[0]} samples, expected {s1 - s0}")
-        if checked:  # a signal read piece by piece is checked piece by piece
-            n_bad = int(np.count_nonzero(~np.isfinite(raw)))
-            if n_bad:
-                raise ValueError(f"signal has {n_bad} NaN or infinite samples in {s0}..{s1}; fill or cut the gaps before segmenting")
-            lo, hi = min(lo, raw.min()), max(hi, raw.max())
+        if extent is not None:
+            if not np.isfinite(raw).all():
+                raise _GapsFound
+            extent[0], extent[1] = min(extent[0], raw.min()), max(extent[1], raw.max())
         x = resample_part(raw, fs, fs_out, start=s0, n_samples=n_samples, out_start=a, out_stop=b)
         yield a, normalize_windows(x, window)[0]
-    if checked and lo == hi:
-        raise ValueError(f"signal is flat (every sample is {lo!r}); there are no beats to find")
+
+
+class _GapsFound(Exception):
+    """A signal read in chunks has a gap (found on the way: the whole signal is then searched for the message)."""
 
 
 def _with_rule_peaks(regions, window: int, threshold: float, refractory: int | None):
@@ -183,31 +188,6 @@ def _given_peaks(peaks, n_samples: int) -> np.ndarray:
     if r_peaks.size and (r_peaks[0] < 0 or r_peaks[-1] >= n_samples):
         raise ValueError(f"peaks must lie in [0, {n_samples}), got {r_peaks[0]}..{r_peaks[-1]}")
     return r_peaks
-
-
-def _r_peaks(peaks, signal, fs: float, n_samples: int, chunked: bool, detector_params: dict):
-    """The R-peaks beats are cut at (int64 at ``fs``), or None for the rule's own peaks found region by region."""
-    if not isinstance(peaks, str):
-        return _given_peaks(peaks, n_samples)
-    if peaks == "rule":
-        return None
-    if peaks == "annotations":
-        raise ValueError(f"{setting('peaks', peaks)} cuts at a record's reference beats, which a signal does not "
-                         "have: use ecgseg.segment_record(name, peaks='annotations'), or pass their sample indices as "
-                         "peaks=")
-    if peaks not in DETECTORS:
-        names = ", ".join(repr(name) for name in DETECTORS)
-        raise ValueError(f"unknown peaks {peaks!r}; give a detector ({names}) or R-peak sample indices (an integer "
-                         "array)")
-    if chunked:
-        streaming = " or ".join(["annotations", *sorted(DETECTIONS)])
-        raise ValueError(
-            f"{setting('peaks', peaks)} cannot run in chunks (only "
-            + say(f"--peaks rule, {streaming}", f"peaks='rule', {', '.join(map(repr, sorted(DETECTIONS)))}, "
-                  "'annotations' or given R-peaks")
-            + f" can); read the record whole: drop {setting('chunk_s')}"
-        )
-    return _given_peaks(DETECTORS[peaks](signal, fs, **detector_params), n_samples)
 
 
 def _scan(peaks, quality, read, n_samples: int, fs: float, chunk_s, detector_params: dict):
@@ -282,6 +262,7 @@ def segment(
     pre_r_s: float = DEFAULTS.pre_r_s,
     polarity: str = DEFAULTS.polarity,
     quality: bool | None = None,
+    gaps: str = DEFAULTS.gaps,
     **detector_params,
 ) -> Beats:
     """Cut one ECG lead into fixed-length beats with the Kachuee et al. (2018) scheme, whole or in chunks.
@@ -296,7 +277,7 @@ def segment(
         Its sampling rate in Hz (any rate; it is resampled to ``fs_out``).
     peaks : str or array_like of int
         Where beats are cut: ``"rule"`` (the paper's detector, default), another detector's name from
-        :data:`ecgseg.peaks.DETECTORS` (whole signals only), or R-peak sample indices at ``fs`` (e.g.
+        :data:`ecgseg.peaks.DETECTORS` (in chunks: those in :data:`ecgseg.peaks.DETECTIONS`), or R-peak sample indices at ``fs`` (e.g.
         reference annotations).
     chunk_s : float, optional
         Read and cut the signal this many seconds at a time (rounded down to whole windows, at least one):
@@ -323,6 +304,10 @@ def segment(
     quality : bool, optional
         Measure each beat's quality (:attr:`Beats.quality`, :mod:`ecgseg.quality`: one more pass of two
         detectors over the signal). Default: for every ``peaks`` but ``"rule"`` (the paper's fast path).
+    gaps : {"error", "interpolate", "split"}
+        What to do with stretches of NaN (or infinite) samples (:mod:`ecgseg.gaps`): refuse (default), fill them
+        linearly, or segment each valid stretch on its own (no window, T or beat crosses a gap; stretches shorter
+        than a window give no beats). ``Beats.notes`` says what was done.
     **detector_params
         Passed to a named detector other than ``"rule"``.
 
@@ -333,9 +318,8 @@ def segment(
     Raises
     ------
     ValueError
-        Bad signal (not 1-D float, NaN, flat, shorter than one window; in chunks NaNs are reported with the
-        chunk's sample range), bad ``fs``, scheme keyword or ``peaks``, a detector without a streaming form asked
-        to run in chunks, or no window with two R-peaks to estimate T.
+        Bad signal (not 1-D float, gaps of NaN with ``gaps="error"``, flat, shorter than one window), bad ``fs``,
+        scheme keyword or ``peaks``, a detector asked to run in chunks, or no window with two R-peaks to estimate T.
 
     Examples
     --------
@@ -350,28 +334,16 @@ def segment(
     (True, True)
     """
     scheme = Scheme(fs_out=fs_out, window_s=window_s, threshold=threshold, period_factor=period_factor, length=length,
-                    refractory_s=refractory_s, period=period, pre_r_s=pre_r_s, polarity=polarity)
+                    refractory_s=refractory_s, period=period, pre_r_s=pre_r_s, polarity=polarity, gaps=gaps)
+    validate_rate(fs)
     chunked = chunk_s is not None
-    if chunked:
-        validate_rate(fs)
-        if not chunk_s > 0:
-            raise ValueError(f"chunk_s must be a positive number of seconds, got {chunk_s!r}")
-        signal = signal if hasattr(signal, "shape") else np.asarray(signal)
-        n_samples = _signal_length(signal)
-
-        def read(a, b, signal=signal):
-            return np.asarray(signal[a:b], dtype=np.float64)
-    else:
-        signal = validate_signal(signal, fs)  # read whole (a record on disk too) and checked once
-        n_samples = signal.shape[0]
-
-        def read(a, b, signal=signal):
-            return signal[a:b]
-    if n_samples < window_s * fs:
-        raise ValueError(
-            f"signal is {n_samples / fs:.2f} s long ({n_samples} samples at {fs} Hz); "
-            f"segmentation needs at least one {window_s:g} s window"
-        )
+    if chunked and not chunk_s > 0:
+        raise ValueError(f"chunk_s must be a positive number of seconds, got {chunk_s!r}")
+    signal, finite = (signal if hasattr(signal, "shape") else np.asarray(signal), None) if chunked else _whole(signal, fs)
+    n_samples = _signal_length(signal)
+    r_peaks = _given_peaks(peaks, n_samples) if not isinstance(peaks, str) else None
+    if isinstance(peaks, str):
+        _check_detector(peaks, chunked)
     rate = output_rate(fs, scheme.fs_out)  # as asked unless the rate ratio had to be bounded: then the one resampled
     window = window_length(rate, scheme.window_s)
     refractory = None if scheme.refractory_s is None else scheme.samples(scheme.refractory_s, rate)
@@ -379,55 +351,165 @@ def segment(
         refractory = None  # as rule_peaks: no suppression
     if chunked and refractory is not None and refractory > window:
         raise ValueError(f"refractory_s={refractory_s} is longer than a {window_s:g} s window; chunks need it shorter")
-    scanned = _scan(peaks, quality, read, n_samples, fs, chunk_s, detector_params)
-    found = scanned.detection if scanned is not None else None
-    if found is not None and isinstance(peaks, str) and peaks in DETECTIONS:
-        r_peaks = _given_peaks(found.r_peaks, n_samples)
-    else:
-        r_peaks = _r_peaks(peaks, signal, fs, n_samples, chunked, detector_params)
+    if finite:
+        found = np.empty((0, 2), dtype=np.int64)
+    else:  # a signal read in chunks without a choice about gaps is checked on the way
+        found = find_gaps(signal, n_samples) if not chunked or scheme.gaps != "error" else None
+    if found is not None and len(found) and scheme.gaps == "error":
+        raise gap_error(found, fs, n_samples)
+    filled = np.empty((0, 2), dtype=np.int64)  # no beat is cut in a filled gap: there was no signal
+    if found is not None and len(found) and scheme.gaps == "interpolate":
+        signal, filled = Filled(signal, found, n_samples), found
+    stretches = valid_stretches(found, n_samples) if found is not None and scheme.gaps == "split" else [(0, n_samples)]
+    long_enough = [(a, b) for a, b in stretches if b - a >= window_s * fs]
+    if not long_enough:
+        what = "signal" if len(stretches) == 1 else "the longest stretch between its gaps"
+        longest = max(b - a for a, b in stretches) if len(stretches) else 0
+        raise ValueError(f"{what} is {longest / fs:.2f} s long ({longest} samples at {fs} Hz); "
+                         f"segmentation needs at least one {window_s:g} s window")
+    scanned = _scan(peaks, quality, lambda a, b: np.asarray(signal[a:b], dtype=np.float64), n_samples, fs, chunk_s,
+                    detector_params)
+    detection = scanned.detection if scanned is not None else None
+    detected = isinstance(peaks, str) and peaks in DETECTIONS
+    if detected:  # a streaming detector's peaks come from the scan (it steps over NaN gaps)
+        r_peaks = _given_peaks(detection.r_peaks, n_samples)
     # Only a detector's cut is turned upright: cuts at reference or given positions keep the record's polarity,
     # as the published heartbeat dataset (and the models trained on it) did.
-    detected = isinstance(peaks, str) and peaks in DETECTIONS
-    flipped = found is not None and found.inverted and scheme.polarity == "auto" and detected
-    if flipped:  # T, the rule's peaks and the segments from the upright signal
-        read = (lambda a, b, read=read: -read(a, b))
-    chunk_out = max(1, int(chunk_s // window_s)) * window if chunked else resampled_length(n_samples, fs, rate)
+    flipped = detection is not None and detection.inverted and scheme.polarity == "auto" and detected
+    sign = -1.0 if flipped else 1.0  # T, the rule's peaks and the segments from the upright signal
+    chunk_out = max(1, int(chunk_s // window_s)) * window if chunked else None
+    extent = [np.inf, -np.inf]
+
+    def parts():
+        for a, b in long_enough:
+            piece = signal if (a, b) == (0, n_samples) else Stretch(signal, a, b)
+            if not chunked:
+                piece = sign * np.ascontiguousarray(piece[0:b - a], dtype=np.float64)
+                extent[0], extent[1] = min(extent[0], piece.min()), max(extent[1], piece.max())
+            if r_peaks is not None:
+                local = r_peaks[(r_peaks >= a) & (r_peaks < b) & ~_inside(r_peaks, filled)] - a
+            elif peaks != "rule":  # a detector without a streaming form, on this stretch (whole signals only)
+                local = _given_peaks(DETECTORS[peaks](piece, fs, **detector_params), b - a)
+                local = local[~_inside(local + a, filled)]
+            else:
+                local = None
+            if chunked:
+                read = (lambda x, y, piece=piece: sign * np.asarray(piece[x:y], dtype=np.float64))
+            else:
+                read = (lambda x, y, piece=piece: piece[x:y])
+            out = chunk_out or resampled_length(b - a, fs, rate)
+            yield a, b - a, _regions(read, b - a, fs, rate, window, out, extent if chunked else None), local
+
     with contextlib.ExitStack() as stack:
         sink = spool if spool is not None else stack.enter_context(Spool()) if chunked else _Memory()
         sink.length = scheme.length
-        fields = _run(_regions(read, n_samples, fs, rate, window, chunk_out, checked=chunked), sink, n_samples,
-                      fs, rate, window, scheme, refractory, r_peaks)
+        try:
+            fields = _run(parts(), sink, fs, rate, window, scheme, refractory, extent, filled)
+        except _GapsFound:
+            raise gap_error(find_gaps(signal, n_samples), fs, n_samples) from None
         segments = sink if spool is not None else sink.load()
-    if found is not None:
+    notes = _gap_notes(found, stretches, long_enough, fs, window_s, fields["r_peaks"],
+                       None if isinstance(peaks, str) else r_peaks, scheme.gaps)
+    if detection is not None:
         quality_values = scanned.at(fields["r_peaks"]) if quality is not False else None
-        fields.update(quality=quality_values, vf_stretches=found.vf_stretches, inverted=found.inverted,
-                      notes=_lead_notes(found, flipped, peaks, fs))
+        fields.update(quality=quality_values, vf_stretches=detection.vf_stretches, inverted=detection.inverted)
+        notes += _lead_notes(detection, flipped, peaks, fs)
     return Beats(segments=segments, **fields, duration_s=n_samples / fs, pre_r_s=float(pre_r_s),
-                 peaks=peaks if isinstance(peaks, str) else "given")
+                 peaks=peaks if isinstance(peaks, str) else "given", notes=notes)
 
 
-def _run(regions, sink, n_samples, fs, rate, window, scheme, refractory, r_peaks) -> dict:
-    """Cut every region's beats into ``sink``, then give the windows without a T the median: the fields of Beats."""
-    positions = None
-    if r_peaks is not None:
-        positions = np.minimum(rescale_indices(r_peaks, fs, rate), resampled_length(n_samples, fs, rate) - 1)
+def _whole(signal, fs: float) -> tuple[np.ndarray, bool]:
+    """A whole signal as a 1-D float64 array (a record on disk is read), and whether it has no gap; checked as
+    :func:`ecgseg.signal.validate_signal` checks one, gaps apart (``gaps=`` decides) and flatness too when it has some."""
+    array = np.asarray(signal)
+    if array.ndim == 1 and array.dtype.kind == "f" and array.size and np.isfinite(array).all():
+        return validate_signal(array, fs), True  # the one check of a signal without gaps
+    _signal_length(array)
+    return np.ascontiguousarray(array, dtype=np.float64), False
+
+
+def _check_detector(peaks: str, chunked: bool) -> None:
+    """Refuse a name of ``peaks`` that is no detector, or one that cannot run in chunks."""
+    if peaks == "rule":
+        return
+    if peaks == "annotations":
+        raise ValueError(f"{setting('peaks', peaks)} cuts at a record's reference beats, which a signal does not "
+                         "have: use ecgseg.segment_record(name, peaks='annotations'), or pass their sample indices as "
+                         "peaks=")
+    if peaks not in DETECTORS:
+        names = ", ".join(repr(name) for name in DETECTORS)
+        raise ValueError(f"unknown peaks {peaks!r}; give a detector ({names}) or R-peak sample indices (an integer "
+                         "array)")
+    if chunked and peaks not in DETECTIONS:
+        streaming = " or ".join(["annotations", *sorted(DETECTIONS)])
+        raise ValueError(
+            f"{setting('peaks', peaks)} cannot run in chunks (only "
+            + say(f"--peaks rule, {streaming}", f"peaks='rule', {', '.join(map(repr, sorted(DETECTIONS)))}, "
+                  "'annotations' or given R-peaks")
+            + f" can); read the record whole: drop {setting('chunk_s')}"
+        )
+
+
+def _gap_notes(found, stretches, used, fs, window_s, cut, given, mode) -> tuple[str, ...]:
+    """What the summary says about the gaps: what they are, what was done, what it cost."""
+    if found is None or not len(found):
+        return ()
+    if mode == "interpolate":
+        note = f"{describe_gaps(found, fs)} filled by linear interpolation (no beat cut inside)"
+        lost = int(np.count_nonzero(_inside(given, found))) if given is not None else 0
+        return (note + (f"; {lost} of the given R-peaks lie in them and were not cut" if lost else ""),)
+    note = (f"{describe_gaps(found, fs)}: segmented around {'it' if len(found) == 1 else 'them'} "
+            f"({len(stretches)} valid stretch{'es' * (len(stretches) != 1)}, each on its own)")
+    short = [b - a for a, b in stretches if (a, b) not in used]
+    if short:
+        note += f"; {len(short)} shorter than one {window_s:g} s window gave no beats ({sum(short) / fs:.1f} s)"
+    if given is not None:
+        lost = int(given.size - sum(np.count_nonzero((given >= a) & (given < b)) for a, b in used))
+        note += f"; {lost} of the given R-peaks lie outside them and were not cut" if lost else ""
+    return (note,)
+
+
+def _inside(samples, gaps) -> np.ndarray:
+    """Whether each sample index lies in one of the ``[start, stop)`` ranges of ``gaps`` (sorted, disjoint)."""
+    samples = np.asarray(samples, dtype=np.int64)
+    if not len(gaps):
+        return np.zeros(samples.shape, dtype=bool)
+    at = np.searchsorted(gaps[:, 0], samples, side="right") - 1
+    return (at >= 0) & (samples < gaps[np.maximum(at, 0), 1])
+
+
+def _run(parts, sink, fs, rate, window, scheme, refractory, extent, filled) -> dict:
+    """Cut the beats of every stretch (``(start, n_samples, regions, r_peaks or None)``) into ``sink``, then give the
+    windows without a T the median of all windows: the fields of Beats. The rule's peaks in ``filled`` gaps are
+    dropped (a line drawn where there was no signal has no beats)."""
     pre = scheme.samples(scheme.pre_r_s, rate)
-    parts = {"r_peaks": [], "positions": [], "periods": [], "window_periods": []}
-    for a, x_normalized, rule in _with_rule_peaks(regions, window, scheme.threshold, refractory):
-        if positions is None:  # cut at the rule's peaks
-            local, cut_r = rule, rescale_indices(rule + a, rate, fs)
-        else:
-            i0, i1 = np.searchsorted(positions, [a, a + x_normalized.shape[0]])
-            local, cut_r = positions[i0:i1] - a, r_peaks[i0:i1]
-        n_windows = -(-x_normalized.shape[0] // window)
-        region_periods, _ = window_periods(rule if scheme.period == "rule" else local, window, n_windows, fallback=False)
-        beat_periods = region_periods[local // window]
-        cut_periods = np.where(np.isnan(beat_periods), _LONG_PERIOD, beat_periods)
-        sink.add(cut_beats(x_normalized, local, cut_periods, window, period_factor=scheme.period_factor,
-                           length=scheme.length, pre=pre))
-        for key, value in zip(parts, (cut_r, local + a, beat_periods, region_periods)):
-            parts[key].append(value)
-    joined = {key: np.concatenate(value) if value else np.empty(0) for key, value in parts.items()}
+    out = {"r_peaks": [], "positions": [], "windows": [], "periods": [], "window_periods": []}
+    first_window = 0
+    for start, n_samples, regions, r_peaks in parts:
+        n_out = resampled_length(n_samples, fs, rate)
+        positions = None if r_peaks is None else np.minimum(rescale_indices(r_peaks, fs, rate), n_out - 1)
+        for a, x_normalized, rule in _with_rule_peaks(regions, window, scheme.threshold, refractory):
+            if len(filled):
+                rule = rule[~_inside(rescale_indices(rule + a, rate, fs) + start, filled)]
+            if positions is None:  # cut at the rule's peaks
+                local, cut_r = rule, rescale_indices(rule + a, rate, fs)
+            else:
+                i0, i1 = np.searchsorted(positions, [a, a + x_normalized.shape[0]])
+                local, cut_r = positions[i0:i1] - a, r_peaks[i0:i1]
+            n_windows = -(-x_normalized.shape[0] // window)
+            region_periods, _ = window_periods(rule if scheme.period == "rule" else local, window, n_windows,
+                                               fallback=False)
+            beat_periods = region_periods[local // window]
+            cut_periods = np.where(np.isnan(beat_periods), _LONG_PERIOD, beat_periods)
+            sink.add(cut_beats(x_normalized, local, cut_periods, window, period_factor=scheme.period_factor,
+                               length=scheme.length, pre=pre))
+            for key, value in zip(out, (cut_r + start, local + a, (local + a) // window + first_window, beat_periods,
+                                        region_periods)):
+                out[key].append(value)
+        first_window += -(-n_out // window)
+    if extent[0] == extent[1]:
+        raise ValueError(f"signal is flat (every sample is {extent[0]!r}); there are no beats to find")
+    joined = {key: np.concatenate(value) if value else np.empty(0) for key, value in out.items()}
     all_periods, periods = joined["window_periods"], joined["periods"].astype(np.float64)
     missing = np.isnan(all_periods)
     n_fallback = int(np.count_nonzero(missing))
@@ -439,17 +521,17 @@ def _run(regions, sink, n_samples, fs, rate, window, scheme, refractory, r_peaks
                 "period T is unknown; check the signal or pass period='peaks' with your own peaks"
             )
         median = np.median(all_periods[~missing])
-        at = joined["positions"].astype(np.int64)[fallback_beats]
+        at = joined["positions"].astype(np.int64)[fallback_beats]  # within its stretch: its window's end is there
         lengths = segment_lengths(at, np.full(fallback_beats.size, median), window, period_factor=scheme.period_factor,
                                   pre=pre)
         sink.trim(fallback_beats, np.maximum(lengths, 0))
         periods[fallback_beats] = median
     return dict(
         r_peaks=joined["r_peaks"].astype(np.int64),
-        windows=joined["positions"].astype(np.int64) // window,
+        windows=joined["windows"].astype(np.int64),
         periods_s=periods / rate,
         fs=float(fs),
         fs_out=float(rate),
-        n_windows=int(all_periods.size),
+        n_windows=first_window,
         n_fallback_windows=n_fallback,
     )

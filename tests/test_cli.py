@@ -120,7 +120,7 @@ def broken_data(data_dir, tmp_path):
         (["103"], "Error: record '103' has a header but its signal file {data}/mitdb/103.dat is missing"),
         (["101"], "Error: cannot read header {data}/mitdb/101.hea"),
         (["100", "--peaks", "annotations"],
-         "Error: record '100' has no reference annotations (.atr) to cut at; find its R-peaks with --peaks hamilton"),
+         "Error: record '100' has no reference beats to cut at: no 100.atr; find its R-peaks with --peaks hamilton"),
         (["100", "--channel", "V9"], "Error: record '100' has no channel 'V9'; its channels are MLII, V5"),
         (["100", "--window-s", "3000"], "Error: signal is 1805.56 s long"),
     ],

@@ -350,7 +350,7 @@ def test_report_without_annotations_shows_predicted_classes(mpl, unannotated):
     beats = segment_record(record)
     probabilities, classifier = classify_beats(beats, name="100")
     page = record_report(record, beats, probabilities, start_s=0, model_facts=model_facts(classifier))
-    assert "none (classes below are predicted only)" in page and "confusion matrix" not in page
+    assert "none: no 100.atr (classes below are predicted only)" in page and "confusion matrix" not in page
     assert re.findall(r'<img alt="([^"]+)"', page) == ["strip coloured by predicted class", "beat overlays", "class probability histograms"]
     counts = np.bincount(probabilities.argmax(axis=1), minlength=5)
     assert f'<tr><td>N</td><td class="n">{counts[0]}</td></tr>' in page

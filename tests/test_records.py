@@ -90,7 +90,7 @@ def test_record_without_annotations(copy_of_100):
     assert not record.has_annotations
     from ecgseg.pipeline import segment_record
 
-    with pytest.raises(ValueError, match="has no reference annotations"):
+    with pytest.raises(ValueError, match=r"has no reference beats to cut at: no 100.atr; find its R-peaks with peaks='hamilton'"):
         segment_record(record, peaks="annotations")
     beats = segment_record(record)
     assert beats.labels is None and len(beats) > 0

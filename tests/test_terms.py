@@ -58,11 +58,11 @@ def test_the_same_error_in_python_and_on_the_command_line(data_dir):
         pytest.skip("the PTB record ptbdb/patient001/s0010_re is not in the data folder")
     with pytest.raises(ValueError) as python:
         ecgseg.segment_record(str(path), peaks="annotations")
-    assert str(python.value) == ("record 's0010_re' has no reference annotations (.atr) to cut at; find its R-peaks "
-                                 "with peaks='hamilton'")
+    assert str(python.value) == ("record 's0010_re' has no reference beats to cut at: no s0010_re.atr; find its "
+                                 "R-peaks with peaks='hamilton'")
     result = CliRunner().invoke(cli, ["segment", "record", str(path), "--peaks", "annotations", "-o", "never.npz"])
     assert result.exit_code == 1
-    assert result.output == ("Error: record 's0010_re' has no reference annotations (.atr) to cut at; find its "
+    assert result.output == ("Error: record 's0010_re' has no reference beats to cut at: no s0010_re.atr; find its "
                              "R-peaks with --peaks hamilton\n")
 
 

@@ -22,10 +22,10 @@ LAYERS = [
     # the package root imports only _lazy (its public names load lazily), so every module may import it (__version__)
     ["ecgseg", "ecgseg._kernels", "ecgseg._detector_kernels", "ecgseg._lazy", "ecgseg.aami", "ecgseg.scheme",
      "ecgseg.atomic", "ecgseg.terms"],
-    ["ecgseg.signal", "ecgseg.peaks", "ecgseg.detector", "ecgseg._leads", "ecgseg.fibrillation", "ecgseg.quality",
+    ["ecgseg.signal", "ecgseg.gaps", "ecgseg.peaks", "ecgseg.detector", "ecgseg._leads", "ecgseg.fibrillation", "ecgseg.quality",
      "ecgseg.rhythm", "ecgseg.morphology"],
     ["ecgseg.beats", "ecgseg.segmentation", "ecgseg.context"],
-    ["ecgseg.records", "ecgseg.labels", "ecgseg.diagnosis", "ecgseg.beatfile", "ecgseg.tasks", "ecgseg.protocols",
+    ["ecgseg.records", "ecgseg.headers", "ecgseg.annotations", "ecgseg.labels", "ecgseg.diagnosis", "ecgseg.beatfile", "ecgseg.tasks", "ecgseg.protocols",
      "ecgseg.evaluate", "ecgseg.fetch", "ecgseg._transfer", "ecgseg._http", "ecgseg._layout"],
     ["ecgseg.parallel", "ecgseg.pipeline", "ecgseg.batch"],
     ["ecgseg.classify", "ecgseg.plot", "ecgseg.report"],

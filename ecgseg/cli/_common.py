@@ -35,6 +35,11 @@ def _apply(options, function):
     return function
 
 
+annotator_option = click.option(
+    "--annotator", default="atr", show_default=True,
+    help="Extension of the reference annotation file the labels come from (qrs: the AF database's beats).")
+
+
 def data_options(function):
     """--db, --data-dir and --channel, shared by commands that read records."""
     return _apply(
@@ -48,6 +53,7 @@ def data_options(function):
                 "[default: $ECGSEG_DATA, else the per-user cache].",
             ),
             click.option("--channel", default=None, help="Lead name or index [default: MLII if present, else 0]."),
+            annotator_option,
         ],
         function,
     )
@@ -90,13 +96,17 @@ def scheme_options(function):
                      help="auto: when beats are cut at a detector's peaks and it finds the lead inverted (QRS "
                      "pointing down; hamilton tells), cut the upright signal; keep: cut it as it is. Cuts at "
                      "annotations keep the record's polarity."),
+        click.option("--gaps", type=click.Choice(["error", "interpolate", "split"]), default=DEFAULTS.gaps,
+                     show_default=True,
+                     help="Stretches of NaN samples (invalid samples, gap segments): refuse, fill them linearly, or "
+                     "segment each valid stretch on its own (no beat crosses a gap)."),
     ]
     return _apply(options, function)
 
 
 #: The scheme's keywords and the labelling tolerance, in the order the options list them (and the report shows them).
 _SCHEME_KEYS = ("fs_out", "window_s", "threshold", "period_factor", "length", "refractory_s", "period", "tolerance_s",
-                "pre_r_s", "polarity")
+                "pre_r_s", "polarity", "gaps")
 assert set(_SCHEME_KEYS) == {*PARAMETERS, "tolerance_s"}, "a scheme keyword without its option"
 
 
@@ -131,10 +141,10 @@ def _need_matplotlib(output: str | None = None) -> None:
         raise click.ClickException(f"cannot write {output}: the folder {folder} does not exist; create it first")
 
 
-def _read_beats(record, db, data_dir, channel, peaks, params):
+def _read_beats(record, db, data_dir, channel, annotator, peaks, params):
     """The record, and its beats cut and labelled as `ecgseg segment record` cuts them."""
     from ..pipeline import segment_record
     from ..records import read_record
 
-    rec = read_record(record, db, data_dir=data_dir, channel=channel)
+    rec = read_record(record, db, data_dir=data_dir, channel=channel, annotator=annotator)
     return rec, segment_record(rec, peaks=peaks, **params)

@@ -47,7 +47,7 @@ def plot():
               help="Colour beats by the classifier's class (rings where it differs from the reference label).")
 @model_option
 @image_options
-def plot_record_command(record, db, data_dir, channel, peaks, start_s, seconds, predict, model, output, dpi, quiet,
+def plot_record_command(record, db, data_dir, channel, annotator, peaks, start_s, seconds, predict, model, output, dpi, quiet,
                         **kwargs):
     """Draw a strip of RECORD: the ECG in its units, the 10 s windows' edges, each cut beat's R-peak coloured by
     class, missed annotated beats.
@@ -63,7 +63,7 @@ def plot_record_command(record, db, data_dir, channel, peaks, start_s, seconds, 
         from ..plot import figure_format, record_strip, save_figure
 
         figure_format(output)
-        rec, beats = _read_beats(record, db, data_dir, channel, peaks, params)
+        rec, beats = _read_beats(record, db, data_dir, channel, annotator, peaks, params)
         predicted = classify_beats(beats, model, name=rec.name)[0].argmax(axis=1) if predict else None
         figure = record_strip(rec, beats, start_s=start_s, seconds=seconds, window_s=params["window_s"],
                               predicted=predicted, tolerance_s=params["tolerance_s"], dpi=dpi)

@@ -31,7 +31,7 @@ def report():
 @model_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="The HTML file to write.")
 @click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
-def report_record_command(record, db, data_dir, channel, peaks, start_s, seconds, model, output, quiet, **kwargs):
+def report_record_command(record, db, data_dir, channel, annotator, peaks, start_s, seconds, model, output, quiet, **kwargs):
     """Write one HTML file about RECORD that opens offline: its facts, a strip, class counts, beat overlays, class
     probabilities, the model card.
 
@@ -44,7 +44,7 @@ def report_record_command(record, db, data_dir, channel, peaks, start_s, seconds
         from ..classify.predict import classify_beats
         from ..report import MODEL_CARD, model_facts, record_report
 
-        rec, beats = _read_beats(record, db, data_dir, channel, peaks, params)
+        rec, beats = _read_beats(record, db, data_dir, channel, annotator, peaks, params)
         probabilities, classifier = classify_beats(beats, model, name=rec.name)
         card = MODEL_CARD.read_text() if model is None and MODEL_CARD.is_file() else None
         page = record_report(rec, beats, probabilities, start_s=start_s, seconds=seconds, window_s=params["window_s"],

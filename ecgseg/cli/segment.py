@@ -9,7 +9,7 @@ import click
 
 from ..scheme import RECOMMENDED_PEAKS
 from ..terms import command_line, setting
-from ._common import CLASS_NAMES, _scheme_params, _write_stdout, data_options, echo_err, library_errors, scheme_options
+from ._common import CLASS_NAMES, _scheme_params, annotator_option, _write_stdout, data_options, echo_err, library_errors, scheme_options
 from .fetch import _run_fetch
 
 
@@ -103,7 +103,7 @@ def segment():
 @click.option("--fetch", "fetch_first", is_flag=True,
               help="First fetch the record from PhysioNet if it is missing or fails its checksum "
               "(as `ecgseg fetch DB --records RECORD`).")
-def segment_record_command(record, db, data_dir, channel, peaks, output, labels_path, chunk_s, quiet, fetch_first,
+def segment_record_command(record, db, data_dir, channel, annotator, peaks, output, labels_path, chunk_s, quiet, fetch_first,
                            **kwargs):
     """Segment one RECORD (a name such as 100, or a path) into beats.
 
@@ -125,7 +125,7 @@ def segment_record_command(record, db, data_dir, channel, peaks, output, labels_
                 raise click.ClickException(f"--fetch takes a record as its database lists it (100, "
                                            f"patient001/s0010_re), not a path ({record})")
             _run_fetch(db, [record], data_dir, None, 3, quiet)
-        source = open_record(record, db, data_dir=data_dir, channel=channel)
+        source = open_record(record, db, data_dir=data_dir, channel=channel, annotator=annotator)
         where = dict(peaks=peaks, chunk_s=chunk_s, **params)
         if output is None:
             beats = segment_record(source, **where)
@@ -148,6 +148,7 @@ def segment_record_command(record, db, data_dir, channel, peaks, output, labels_
 @click.option("--data-dir", type=click.Path(file_okay=False), envvar="ECGSEG_DATA",
               help="Data folder [default: $ECGSEG_DATA, else the per-user cache].")
 @click.option("--channel", default=None, help="Lead name or index [default: MLII if present, else 0].")
+@annotator_option
 @click.option("--records", "only", default=None, help="Comma-separated subset of records [default: all in RECORDS].")
 @click.option("-j", "--jobs", type=int, default=None, help="Worker processes [default: all cores].")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
@@ -159,7 +160,7 @@ def segment_record_command(record, db, data_dir, channel, peaks, output, labels_
 @click.option("--no-resume", is_flag=True, help="With --output-dir: redo records an earlier run finished.")
 @scheme_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr.")
-def segment_database_command(database, output, output_dir, data_dir, channel, only, jobs, workers, scheduler, chunk_s,
+def segment_database_command(database, output, output_dir, data_dir, channel, annotator, only, jobs, workers, scheduler, chunk_s,
                              no_resume, peaks, quiet, **kwargs):
     """Segment every record of DATABASE (default mitdb) into one .npz or .csv (-o) or a folder (--output-dir).
 
@@ -190,7 +191,7 @@ def segment_database_command(database, output, output_dir, data_dir, channel, on
         with _dask(workers) as cluster, bar_or_none as bar:
             progress = (lambda name: bar.update(1)) if bar is not None else None
             run = segment_records(names, database, output_dir=output_dir, data_dir=data_dir, channel=channel,
-                                  peaks=peaks, chunk_s=chunk_s, jobs=jobs, resume=not no_resume, progress=progress,
+                                  annotator=annotator, peaks=peaks, chunk_s=chunk_s, jobs=jobs, resume=not no_resume, progress=progress,
                                   scheduler=cluster.scheduler_address if cluster is not None else scheduler, **params)
             if output is not None and run.arrays is not None:
                 from ..beatfile import save_beats
