@@ -91,8 +91,9 @@ def describe_gaps(gaps: np.ndarray, fs: float) -> str:
 def gap_error(gaps: np.ndarray, fs: float, n_samples: int) -> ValueError:
     """The refusal of ``gaps="error"``: what the gaps are, and the two ways on, in the caller's terms."""
     n_bad = int((gaps[:, 1] - gaps[:, 0]).sum())
+    them = "it" if len(gaps) == 1 else "them"
     return ValueError(f"signal has {n_bad} NaN or infinite samples (of {n_samples}): {describe_gaps(gaps, fs)}; "
-                      f"cut around them with {setting('gaps', 'split')} or fill them with "
+                      f"cut around {them} with {setting('gaps', 'split')} or fill {them} with "
                       f"{setting('gaps', 'interpolate')}")
 
 

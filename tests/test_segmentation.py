@@ -80,7 +80,7 @@ def test_chunked_refuses_what_is_not_window_local_and_reports_bad_input(monkeypa
     holed = signal.copy()
     holed[15_000] = np.nan
     with pytest.raises(ValueError, match=r"^signal has 1 NaN or infinite samples \(of 21600\): 1 gap of NaN \(1 sample at "
-                       r"41\.67 s, sample 15000\); cut around them with gaps='split' or fill them with gaps='interpolate'$"):
+                       r"41\.67 s, sample 15000\); cut around it with gaps='split' or fill it with gaps='interpolate'$"):
         ecgseg.segment(holed, 360, chunk_s=20)
     with pytest.raises(ValueError, match="is flat"):
         ecgseg.segment(np.ones(36_000), 360, chunk_s=600)
