@@ -352,6 +352,9 @@ def load_beats(source) -> dict[str, np.ndarray]:
             if not _is_text(start):
                 raise ValueError(f"{name} is not a .npy/.npz beat file or a heartbeat CSV (binary data of another kind)")
             return _read_csv(source.read(), name)
+    elif Path(source).is_file():
+        with open(source, "rb") as handle:
+            _refuse_foreign(handle.read(512), name)
     try:
         loaded = np.load(source, allow_pickle=False)
     except FileNotFoundError:
@@ -402,6 +405,23 @@ def _row_blocks(value, rows: int = 8192):
         return
     for start in range(0, value.shape[0], rows):
         yield value[start : start + rows]
+
+
+def _refuse_foreign(start: bytes, name: str) -> None:
+    """Say what a file named as a numpy file is when it is not one (numpy would call any such file a pickle)."""
+    if start.startswith((b"\x93NUMPY", b"PK")):
+        return
+    if not start:
+        raise ValueError(f"{name} is empty, not a .npy/.npz beat file")
+    if start[:1] == b"\x80":  # a pickle's protocol opcode
+        raise ValueError(f"{name} is a Python pickle, not a .npy/.npz beat file; pickles are never loaded (they can "
+                         "run code): save the beats with numpy.save or `ecgseg segment`")
+    if _is_text(start):
+        first = start.decode("utf-8", errors="replace").splitlines()[0] if start.strip() else ""
+        shown = first[:40] + ("..." if len(first) > 40 else "")
+        raise ValueError(f"{name} is a text file, not a .npy/.npz beat file (it starts {shown!r}); a heartbeat CSV "
+                         "is read when its name ends in .csv")
+    raise ValueError(f"{name} is not a .npy/.npz beat file (binary data of another kind)")
 
 
 def _is_text(start: bytes, sample: int = 512) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .aami import AAMI_CLASSES, SYMBOL_TO_CLASS, TOLERANCE_S, UNCLASSED_BEATS
+from .scheme import check_tolerance
 
 __all__ = ["AAMI_CLASSES", "SYMBOL_TO_CLASS", "aami_classes", "is_beat_symbol", "reference_beats", "match_peaks", "label_beats",
            "beat_symbols", "missed_beats"]
@@ -133,6 +134,7 @@ def label_beats(r_peaks, ann_samples, ann_symbols, fs: float, tolerance_s: float
     >>> labels.tolist(), missed
     ([0, 1], 1)
     """
+    check_tolerance(tolerance_s)
     beat_samples, beat_classes = reference_beats(ann_samples, ann_symbols)
     match = match_peaks(r_peaks, beat_samples, int(round(tolerance_s * fs)))
     labels = np.full(match.shape, -1, dtype=np.int8)  # also when there is no reference beat at all

@@ -8,9 +8,12 @@ You pass them as keywords (``ecgseg.segment(x, fs, fs_out=125, ...)``, ``ecgseg 
 from __future__ import annotations
 
 import math
+from numbers import Real
 from dataclasses import dataclass, fields
 
-__all__ = ["Scheme", "DEFAULTS", "PARAMETERS", "DETECTOR_NAMES", "PEAKS", "RECOMMENDED_PEAKS"]
+from .terms import say
+
+__all__ = ["Scheme", "DEFAULTS", "PARAMETERS", "check_tolerance", "DETECTOR_NAMES", "PEAKS", "RECOMMENDED_PEAKS"]
 
 
 @dataclass(frozen=True)
@@ -70,22 +73,48 @@ class Scheme:
     gaps: str = "error"
 
     def __post_init__(self):
-        if self.gaps not in ("error", "interpolate", "split"):
-            raise ValueError(f"gaps must be 'error', 'interpolate' or 'split', got {self.gaps!r}")
+        _number(self.fs_out, "fs_out", "a positive rate in Hz", lambda x: x > 0)
+        _number(self.window_s, "window_s", "a positive number of seconds", lambda x: x > 0)
+        _number(self.threshold, "threshold", "in [0, 1): a share of each window's range (1 or more finds no peak)",
+                lambda x: 0 <= x < 1)
+        _number(self.period_factor, "period_factor", "a positive number of periods T", lambda x: x > 0)
+        if isinstance(self.length, bool) or not isinstance(self.length, int) or self.length < 1:
+            raise ValueError(f"{_name('length')} must be a whole number of samples, at least 1, got {self.length!r}")
+        if self.refractory_s is not None:
+            _number(self.refractory_s, "refractory_s", ">= 0 seconds (or None: off)", lambda x: x >= 0)
+        _number(self.pre_r_s, "pre_r_s", ">= 0 seconds", lambda x: x >= 0)
         if self.period not in ("rule", "peaks"):
-            raise ValueError(f"period must be 'rule' or 'peaks', got {self.period!r}")
+            raise ValueError(f"{_name('period')} must be 'rule' or 'peaks', got {self.period!r}")
         if self.polarity not in ("auto", "keep"):
-            raise ValueError(f"polarity must be 'auto' or 'keep', got {self.polarity!r}")
-        try:
-            good = math.isfinite(float(self.pre_r_s)) and self.pre_r_s >= 0
-        except (TypeError, ValueError):
-            good = False
-        if not good:
-            raise ValueError(f"pre_r_s must be >= 0 seconds, got {self.pre_r_s!r}")
+            raise ValueError(f"{_name('polarity')} must be 'auto' or 'keep', got {self.polarity!r}")
+        if self.gaps not in ("error", "interpolate", "split"):
+            raise ValueError(f"{_name('gaps')} must be 'error', 'interpolate' or 'split', got {self.gaps!r}")
 
     def samples(self, seconds: float, fs_out: float | None = None) -> int:
         """``seconds`` in whole samples at the output rate (``fs_out``, else the one asked for)."""
         return int(round(seconds * (self.fs_out if fs_out is None else fs_out)))
+
+
+def _name(keyword: str) -> str:
+    """A keyword as the caller gives it: ``--window-s`` on the command line, ``window_s`` in Python."""
+    return say("--" + keyword.replace("_", "-"), keyword)
+
+
+def _number(value, keyword: str, what: str, good) -> None:
+    """Refuse a value that is not a finite real number for which ``good`` holds (NaN and text included)."""
+    ok = isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value) and good(float(value))
+    if not ok:
+        raise ValueError(f"{_name(keyword)} must be {what}, got {value!r}")
+
+
+def check_tolerance(tolerance_s) -> None:
+    """Refuse a labelling tolerance (s) that is not a finite number >= 0 (:func:`ecgseg.labels.label_beats`).
+
+    Examples
+    --------
+    >>> check_tolerance(0.15)
+    """
+    _number(tolerance_s, "tolerance_s", ">= 0 seconds", lambda x: x >= 0)
 
 
 #: The paper's values, as the command line shows them.

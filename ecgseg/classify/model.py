@@ -10,6 +10,8 @@ only tensors, numbers, strings, lists and dicts, so it loads with
 from __future__ import annotations
 
 import os
+import pickle
+import warnings
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -244,6 +246,26 @@ def save_checkpoint(path: str | os.PathLike, model: BeatNet, *, metadata: dict |
     write_atomic(path, buffer.getvalue())
 
 
+def _not_a_model(path: Path, error: Exception) -> str:
+    """One line on a file torch's safe loader refuses, never its advice to unpickle it anyway: objects beyond tensors
+    and plain data are never loaded, since unpickling them can run code."""
+    with open(path, "rb") as handle:
+        start = handle.read(64)
+    if start.startswith(b"PK") and isinstance(error, pickle.UnpicklingError):  # torch.save's archive, with objects
+        return (f"{path} holds Python objects beside its tensors, which are never loaded (unpickling them can run "
+                "code); a model from `ecgseg train` holds none")
+    if start[:1] == b"\x80":
+        return f"{path} is a Python pickle, not a model from `ecgseg train`; pickles are never loaded (they can run code)"
+    if start and b"\x00" not in start:
+        try:
+            start.decode("utf-8")
+            return f"{path} is a text file, not a model from `ecgseg train`"
+        except UnicodeDecodeError:
+            pass
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return f"{path} is not a loadable ecgseg model file ({first_line[:120]})"
+
+
 def load_checkpoint(path: str | os.PathLike | None = None) -> tuple[BeatNet, dict]:
     """Rebuild a model from a checkpoint (the shipped weights when ``path`` is None), in eval mode.
 
@@ -266,10 +288,11 @@ def load_checkpoint(path: str | os.PathLike | None = None) -> tuple[BeatNet, dic
     if not Path(path).is_file():
         raise FileNotFoundError(f"model file {path} does not exist; train one with `ecgseg train` or omit --model")
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about a foreign pickle's protocol before refusing it
+            warnings.simplefilter("ignore")
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises UnpicklingError, RuntimeError, EOFError... for foreign files
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ValueError(f"{path} is not a loadable ecgseg model file ({first_line})") from None
+        raise ValueError(_not_a_model(path, error)) from None
     if not isinstance(checkpoint, dict) or "config" not in checkpoint or "state_dict" not in checkpoint:
         raise ValueError(f"{path} is not an ecgseg classifier checkpoint (no config/state_dict); write one with `ecgseg train`")
     known = {f.name for f in fields(ModelConfig)}

@@ -111,8 +111,14 @@ assert set(_SCHEME_KEYS) == {*PARAMETERS, "tolerance_s"}, "a scheme keyword with
 
 
 def _scheme_params(kwargs: dict) -> dict:
-    """The scheme's keywords (and the labelling tolerance) out of a command's options."""
-    return {key: kwargs.pop(key) for key in _SCHEME_KEYS}
+    """The scheme's keywords (and the labelling tolerance) out of a command's options, checked before any work."""
+    from ..scheme import Scheme, check_tolerance
+
+    params = {key: kwargs.pop(key) for key in _SCHEME_KEYS}
+    with library_errors():
+        Scheme(**{key: params[key] for key in PARAMETERS})
+        check_tolerance(params["tolerance_s"])
+    return params
 
 
 model_option = click.option("--model", type=click.Path(dir_okay=False), default=None,
