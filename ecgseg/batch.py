@@ -5,16 +5,24 @@ Records run in this process, in local processes (``jobs``) or as tasks on Dask (
 name and reason; the others go on. Either way the result is one :class:`RecordsRun`.
 
 With ``output_dir``, ``DIR/<record>.npz`` holds one record's beats (the keys of :data:`ecgseg.beatfile.KEYS`),
-each written atomically by the worker that segmented it (:func:`ecgseg.pipeline.write_record`), so no process
-ever holds the whole run's beats. ``DIR/index.tsv`` gets one line per finished record as it finishes (record,
-status ``ok``/``failed``, beat counts, file, reason); a line cut short by a crash is ignored, the last line of a
-record wins, and the index is rewritten with one line per record at the end of a run. A rerun skips the records
-whose status is ``ok`` and whose file exists, and retries the others.
+written by the worker that segmented it (:func:`ecgseg.pipeline.write_record`), so no process ever holds the whole
+run's beats. The worker writes it under a hidden name of the run; this process gives it its name and its line in
+``DIR/index.tsv`` together (Ctrl-C waits for both), so the folder holds exactly the record files its index lists,
+whatever stops the run: Ctrl-C stops the workers at once (:class:`Interrupted`), and what a stopped worker left is
+removed. The index gets one line per finished record as it finishes (record, status ``ok``/``failed``, beat counts,
+file, reason); a line cut short by a crash is ignored, the last line of a record wins, and the index is rewritten
+with one line per record at the end of a run. A rerun skips the records whose status is ``ok`` and whose file
+exists, and retries the others.
 """
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import os
+import signal
+import threading
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -27,7 +35,7 @@ from .parallel import RecordFailure, map_records
 from .pipeline import RecordSummary, segment_record, write_record
 from .records import DEFAULT_DB, open_record, record_name
 
-__all__ = ["RecordsRun", "segment_records", "read_index", "INDEX_NAME"]
+__all__ = ["RecordsRun", "segment_records", "read_index", "Interrupted", "INDEX_NAME"]
 
 INDEX_NAME = "index.tsv"
 INDEX_COLUMNS = ("record", "status", "n_beats", "n_missed", "n_short", "file", "reason")
@@ -132,12 +140,26 @@ def _gather_one(name: str, db, data_dir, channel, annotator, peaks, chunk_s, par
     return beat_arrays(beats, source.name), RecordSummary.of(beats, source.name)
 
 
-def _write_one(name: str, output_dir: Path, db, data_dir, channel, annotator, peaks, chunk_s, params) -> RecordSummary:
+def _unpublished(output_dir: Path, stem: str, run_id: str) -> Path:
+    """Where a worker writes a record's file: a hidden name of this run, which only the main process publishes."""
+    target = output_dir / f"{stem}.npz"  # a record in a subfolder gets the same subfolder here
+    return target.with_name(f".{target.stem}.{run_id}.unpublished.npz")
+
+
+def _leftovers(output_dir: Path, stem: str) -> list[Path]:
+    """A record's files that no run published: a stopped or killed worker's, of any run."""
+    target = output_dir / f"{stem}.npz"
+    hidden = glob.escape(f".{target.stem}.")
+    return [*target.parent.glob(hidden + "*.unpublished.npz"), *target.parent.glob("." + hidden + "*.unpublished.npz.*.part")]
+
+
+def _write_one(name: str, output_dir: Path, run_id: str, db, data_dir, channel, annotator, peaks, chunk_s,
+               params) -> tuple[RecordSummary, str]:
     source = open_record(name, db, data_dir=data_dir, channel=channel, annotator=annotator)
-    target = output_dir / f"{source.name}.npz"  # a record in a subfolder gets the same subfolder here
-    target.parent.mkdir(parents=True, exist_ok=True)
-    summary = write_record(target, source, peaks=peaks, chunk_s=chunk_s, **params)
-    return replace(summary, file=f"{source.name}.npz")
+    part = _unpublished(output_dir, source.name, run_id)
+    part.parent.mkdir(parents=True, exist_ok=True)
+    summary = write_record(part, source, peaks=peaks, chunk_s=chunk_s, **params)
+    return replace(summary, file=f"{source.name}.npz"), str(part)
 
 
 def segment_records(
@@ -199,18 +221,20 @@ def segment_records(
     if output_dir is None:
         run = RecordsRun()
         results = {}
-        for name, result in map_records(partial(_gather_one, **options), names, jobs=jobs, scheduler=scheduler,
-                                        progress=progress):
-            if isinstance(result, RecordFailure):
-                run.failures.append(result)
-            else:
-                results[name] = result
+        running = map_records(partial(_gather_one, **options), names, jobs=jobs, scheduler=scheduler, progress=progress)
+        with contextlib.closing(running):  # Ctrl-C: the workers stop at once, nothing is kept
+            for name, result in running:
+                if isinstance(result, RecordFailure):
+                    run.failures.append(result)
+                else:
+                    results[name] = result
         ordered = [results[name] for name in names if name in results]
         run.done = [summary for _, summary in ordered]
         run.arrays = concatenate([arrays for arrays, _ in ordered]) if ordered else None
     else:
-        run = _to_folder(names, stems, Path(output_dir), partial(_write_one, output_dir=Path(output_dir), **options),
-                         jobs, scheduler, resume, progress)
+        run_id = uuid.uuid4().hex[:12]
+        task = partial(_write_one, output_dir=Path(output_dir), run_id=run_id, **options)
+        run = _to_folder(names, stems, Path(output_dir), task, jobs, scheduler, resume, progress)
         run.done.sort(key=lambda summary: order.get(summary.record, len(order)))
     given = {name: i for i, name in enumerate(names)}
     run.failures.sort(key=lambda failure: given[failure.record])
@@ -225,26 +249,84 @@ def _to_folder(names, stems: list[str], output_dir: Path, task, jobs, scheduler,
     if repeated:
         raise ValueError(f"records {', '.join(repeated)} are given more than once (by name or path); each record needs its own file")
     output_dir.mkdir(parents=True, exist_ok=True)
-    rows = read_index(output_dir) if resume else {}
+    rows = read_index(output_dir)  # rows of records not redone stay: their files are still there
     finished = {r for r, row in rows.items() if row["status"] == "ok" and (output_dir / row["file"]).is_file()}
+    finished = finished if resume else set()
     run = RecordsRun(skipped=[n for n, s in zip(names, stems) if s in finished])
     todo = [n for n, s in zip(names, stems) if s not in finished]
     for name in run.skipped if progress is not None else ():
         progress(name)
+    _tidy(output_dir, [stem_of[name] for name in todo], rows)
     _write_index(output_dir, rows)  # compact, and no line cut short by a crash for the log to continue
+    results = map_records(task, todo, jobs=jobs, scheduler=scheduler, progress=progress)
     try:
         with open(output_dir / INDEX_NAME, "a") as log:
-            for name, result in map_records(task, todo, jobs=jobs, scheduler=scheduler, progress=progress):
-                if isinstance(result, RecordFailure):
-                    run.failures.append(result)
-                    row = {"record": stem_of[name], "status": "failed", "reason": result.reason}
-                else:
-                    run.done.append(result)
-                    row = {"record": result.record, "status": "ok", "n_beats": result.n_beats,
-                           "n_missed": result.n_missed, "n_short": result.n_short, "file": result.file}
-                rows[row["record"]] = row
-                log.write("\t".join(_clean(row.get(c)) for c in INDEX_COLUMNS) + "\n")
-                log.flush()  # a crash after this line loses nothing already finished
+            for name, result in results:
+                with _uninterrupted():  # a record's file and its index line go together
+                    row = _publish(output_dir, stem_of[name], result, run)
+                    rows[row["record"]] = row
+                    log.write("\t".join(_clean(row.get(c)) for c in INDEX_COLUMNS) + "\n")
+                    log.flush()  # a crash after this line loses nothing already finished
+    except KeyboardInterrupt:
+        results.close()  # the workers stop before the folder is tidied
+        raise Interrupted(run, partial(_tidy, output_dir, [stem_of[name] for name in todo], rows)) from None
     finally:
+        results.close()
+        _tidy(output_dir, [stem_of[name] for name in todo], rows)
         _write_index(output_dir, rows)
     return run
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a folder run: the local workers are stopped, the folder holds only files its index lists.
+
+    Attributes
+    ----------
+    run : RecordsRun
+        What was done before it stopped.
+    tidy : callable
+        Removes again what no run published: call it once a cluster's workers are stopped too (a task running on
+        Dask ends on its own and may leave its unpublished file after the run has ended).
+    """
+
+    def __init__(self, run: RecordsRun, tidy):
+        super().__init__("interrupted")
+        self.run, self.tidy = run, tidy
+
+
+def _publish(output_dir: Path, stem: str, result, run: RecordsRun) -> dict:
+    """Give a finished record's file its name (or, for a failure, remove an older one), and its index row."""
+    target = output_dir / f"{stem}.npz"
+    if isinstance(result, RecordFailure):
+        run.failures.append(result)
+        target.unlink(missing_ok=True)  # an earlier run's file for a record that now fails: the index must not lie
+        return {"record": stem, "status": "failed", "reason": result.reason}
+    summary, part = result
+    os.replace(part, target)
+    run.done.append(summary)
+    return {"record": summary.record, "status": "ok", "n_beats": summary.n_beats, "n_missed": summary.n_missed,
+            "n_short": summary.n_short, "file": summary.file}
+
+
+def _tidy(output_dir: Path, stems: list[str], rows: dict) -> None:
+    """Remove what no run published for these records (a stopped worker's files), and a file the index does not
+    list as finished: the folder holds the files its index lists, and only those."""
+    for stem in stems:
+        for leftover in _leftovers(output_dir, stem):
+            leftover.unlink(missing_ok=True)
+        row = rows.get(stem)
+        if row is None or row["status"] != "ok":
+            (output_dir / f"{stem}.npz").unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _uninterrupted():
+    """Ctrl-C (SIGINT) waits until the block is done; it is delivered when the block ends (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)

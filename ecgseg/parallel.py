@@ -6,6 +6,12 @@ input: the library's errors) becomes a :class:`RecordFailure` with the
 record's name and the message; the other records go on. Any other exception
 is a bug and propagates.
 
+Stopped early (Ctrl-C, an error, the caller closing the generator), the run
+stops at once: nothing queued starts, local worker processes are stopped
+(SIGTERM, then SIGKILL), Dask's queued tasks are cancelled (:func:`halt` kills
+a local cluster's workers). Local workers ignore SIGINT: a terminal's Ctrl-C
+reaches every process, and stopping them is the main process's to do.
+
 Dask is optional (``pip install ecgseg[dask]``) and imported only when a
 scheduler (an address or a ``distributed.Client``) is given; :func:`local_cluster`
 starts one on this machine. A cluster's workers need ``ecgseg`` installed and the
@@ -17,13 +23,15 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
 from .terms import command_line, on_command_line
 
-__all__ = ["RecordFailure", "map_records", "local_cluster"]
+__all__ = ["RecordFailure", "map_records", "local_cluster", "halt"]
 
 #: The library's errors for bad input: they fail one record, not the run.
 RECORD_ERRORS = (ValueError, FileNotFoundError, OSError)
@@ -95,21 +103,56 @@ def map_records(
         results = ((name, _call(function, name)) for name in names)
     else:
         results = _map_processes(function, names, min(jobs or os.cpu_count() or 1, len(names)), on_command_line())
-    for name, result in results:
-        if progress is not None:
-            progress(name)
-        yield name, result
+    try:
+        for name, result in results:
+            if progress is not None:
+                progress(name)
+            yield name, result
+    finally:
+        results.close()  # stopped early (Ctrl-C, an error, the caller closing us): the workers stop now
 
 
 def _map_processes(function, names, jobs, terms):
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_start)
+    try:
         futures = {pool.submit(_call, function, name, terms): name for name in names}
         for future in as_completed(futures):
             yield futures[future], future.result()
+    except BaseException:  # Ctrl-C, an error, or the caller closing the generator: stop now, not after the queue
+        _stop(pool)
+        raise
+    pool.shutdown()
+
+
+def _worker_start() -> None:
+    """In a worker process: Ctrl-C is the main process's to handle (it stops the workers: a terminal sends it to
+    every process), and a stop (SIGTERM) unwinds like an error, so the file a worker is writing is removed."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+
+
+def _exit_on_signal(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def _stop(pool: ProcessPoolExecutor, grace_s: float = 2.0) -> None:
+    """Cancel what is queued and stop the running workers: SIGTERM, then SIGKILL after ``grace_s``."""
+    # No public handle on the workers before Python 3.14's terminate_workers(); shutdown() drops this one.
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    deadline = time.monotonic() + grace_s
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join()
 
 
 def local_cluster(workers: int, **kwargs):
-    """A Dask ``LocalCluster`` of ``workers`` single-threaded processes on 127.0.0.1, no dashboard.
+    """A Dask ``LocalCluster`` of ``workers`` single-threaded processes on 127.0.0.1 (its HTTP endpoint on a free port).
 
     Examples
     --------
@@ -124,10 +167,23 @@ def local_cluster(workers: int, **kwargs):
         threads_per_worker=1,  # the kernels are single-threaded; one record per process
         processes=True,
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address=":0",  # None still serves on 8787, and warns when another cluster holds it
         silence_logs=logging.CRITICAL,  # worker shutdown chatter; record errors come back through their futures
     )
     return distributed.LocalCluster(**{**options, **kwargs})
+
+
+def halt(cluster) -> None:
+    """Kill the worker processes of a cluster from :func:`local_cluster` at once (Ctrl-C): the tasks they run are
+    abandoned (their records' files are never published), and the cluster then closes in a moment instead of waiting
+    seconds for them. Best effort: a worker it cannot reach is left to the cluster's own close."""
+    for nanny in list(getattr(cluster, "workers", {}).values()):
+        # the worker process under its nanny: distributed has no public handle on it
+        process = getattr(getattr(nanny, "process", None), "process", None)
+        pid = getattr(process, "pid", None)
+        if pid:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def _import_distributed():
@@ -167,9 +223,13 @@ def _map_dask(function, names, scheduler, terms):
     with client as client:
         # pure=False: a record is read from disk, so the same name may give a new result on a rerun.
         futures = {client.submit(_call, function, name, terms, pure=False, key=f"ecgseg-{i}-{name}"): name for i, name in enumerate(names)}
-        for future in distributed.as_completed(futures):
-            name = futures[future]
-            try:
-                yield name, future.result()
-            except distributed.KilledWorker as error:  # the worker died (e.g. out of memory) on this record
-                yield name, RecordFailure(name, f"Dask worker died running it ({error})")
+        try:
+            for future in distributed.as_completed(futures):
+                name = futures[future]
+                try:
+                    yield name, future.result()
+                except distributed.KilledWorker as error:  # the worker died (e.g. out of memory) on this record
+                    yield name, RecordFailure(name, f"Dask worker died running it ({error})")
+        except BaseException:  # stopped early: nothing queued runs any more (a task already running ends on its own)
+            client.cancel(list(futures), force=True)
+            raise

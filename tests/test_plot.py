@@ -370,7 +370,9 @@ def test_commands_refuse_an_output_folder_that_does_not_exist_before_any_work(mp
     out = str(tmp_path / "nowhere" / "out")
     result = CliRunner().invoke(cli, [a.format(out=out) for a in ARGS[command]])
     assert result.exit_code == 1
-    assert re.fullmatch(rf"Error: cannot write {out}\.(png|html): the folder {tmp_path}/nowhere does not exist; create it first",
+    option = "--plot" if command == "evaluate --plot" else "-o"
+    assert re.fullmatch(rf"Error: cannot write {out}\.(png|html) \({option}\): the folder {tmp_path}/nowhere does not "
+                        "exist; create it first",
                         result.stderr.strip())
 
 

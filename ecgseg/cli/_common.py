@@ -131,20 +131,28 @@ def _write_stdout(data: bytes) -> None:
     stream.flush()
 
 
-def _need_matplotlib(output: str | None = None) -> None:
-    """Fail before any work when matplotlib is missing (saying how to install it) or ``output``'s folder does not
-    exist."""
-    import os
+def check_output(option: str, path, *, folder: bool = False) -> None:
+    """Fail before any work when ``path`` (given as ``option``) cannot be written: its folder is missing, is a file,
+    or takes no new file. The one check of every command's outputs (:func:`ecgseg.atomic.output_problem`);
+    ``folder``: an output folder, made if missing. Nothing to check for stdout (None or ``-``)."""
+    if path is None or path == "-":
+        return
+    from ..atomic import output_problem
 
+    problem = output_problem(path, folder=folder)
+    if problem is not None:
+        raise click.ClickException(f"cannot write {path} ({option}): {problem}")
+
+
+def _need_matplotlib(output: str | None = None, option: str = "-o") -> None:
+    """Fail before any work when matplotlib is missing (saying how to install it) or ``output`` cannot be written."""
     from ..plot import MissingMatplotlib, require_matplotlib
 
     try:
         require_matplotlib()
     except MissingMatplotlib as error:
         raise click.ClickException(str(error)) from None
-    folder = os.path.dirname(output or "") or "."
-    if not os.path.isdir(folder):
-        raise click.ClickException(f"cannot write {output}: the folder {folder} does not exist; create it first")
+    check_output(option, output)
 
 
 def _read_beats(record, db, data_dir, channel, annotator, peaks, params):

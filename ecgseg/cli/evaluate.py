@@ -45,7 +45,7 @@ def default_protocol(metadata: dict, records) -> str:
               help="intra: the split seed [default: the model's training seed, else 0].")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object instead of the tables.")
 @click.option("--no-calibration", is_flag=True, help="Ignore the model's logit biases (plain argmax).")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
+@click.option("--plot", "plot_path", type=click.Path(), default=None,
               help="Also draw the confusion matrix (counts, row-normalised shades) to this image "
               "(.png/.svg/.pdf; needs ecgseg[plot]).")
 def evaluate_command(data, model, protocol, key, test_fraction, seed, as_json, no_calibration, plot_path):
@@ -57,7 +57,7 @@ def evaluate_command(data, model, protocol, key, test_fraction, seed, as_json, n
     import json
 
     if plot_path is not None:
-        _need_matplotlib(plot_path)
+        _need_matplotlib(plot_path, "--plot")
     with library_errors():
         import numpy as np
 

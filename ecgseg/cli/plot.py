@@ -21,7 +21,7 @@ def image_options(function):
     """-o, --dpi and -q, shared by the plot commands."""
     return _apply(
         [
-            click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
+            click.option("-o", "--output", type=click.Path(), required=True,
                          help="Image file to write (.png, .svg or .pdf)."),
             click.option("--dpi", type=click.IntRange(20, 600), default=100, show_default=True,
                          help="Pixels per inch of a PNG."),

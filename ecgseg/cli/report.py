@@ -29,7 +29,7 @@ def report():
               help="Strip start (s) [default: 2 s before the window with the most beats of a class other than N].")
 @click.option("--seconds", type=float, default=10.0, show_default=True, help="Strip length (s).")
 @model_option
-@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="The HTML file to write.")
+@click.option("-o", "--output", type=click.Path(), required=True, help="The HTML file to write.")
 @click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
 def report_record_command(record, db, data_dir, channel, annotator, peaks, start_s, seconds, model, output, quiet, **kwargs):
     """Write one HTML file about RECORD that opens offline: its facts, a strip, class counts, beat overlays, class

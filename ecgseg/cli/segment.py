@@ -9,7 +9,7 @@ import click
 
 from ..scheme import RECOMMENDED_PEAKS
 from ..terms import command_line, setting
-from ._common import CLASS_NAMES, _scheme_params, annotator_option, _write_stdout, data_options, echo_err, library_errors, scheme_options
+from ._common import CLASS_NAMES, _scheme_params, annotator_option, check_output, _write_stdout, data_options, echo_err, library_errors, scheme_options
 from .fetch import _run_fetch
 
 
@@ -91,11 +91,11 @@ def segment():
 @click.argument("record")
 @data_options
 @scheme_options
-@click.option("-o", "--output", type=click.Path(dir_okay=False),
+@click.option("-o", "--output", type=click.Path(),
               help="Write .npy (segments), .npz (all keys) or .csv here instead of stdout. A .csv has the heartbeat "
               "dataset's layout: no header, one beat per row, its 187 values then its AAMI class index as a float "
               "(0-4 = N S V F Q, -1 for none).")
-@click.option("--labels", "labels_path", type=click.Path(dir_okay=False),
+@click.option("--labels", "labels_path", type=click.Path(),
               help="Also write the labels (int8 .npy) here.")
 @click.option("--chunk-s", type=float, default=None,
               help="Read the record in chunks of about this many seconds: bounded memory, the same beats.")
@@ -114,8 +114,10 @@ def segment_record_command(record, db, data_dir, channel, annotator, peaks, outp
     """
     _refuse_terminal(output)
     params = _scheme_params(kwargs)
+    check_output("-o", output)
+    check_output("--labels", labels_path)
     with library_errors():
-        from ..atomic import write_atomic
+        from ..atomic import all_or_none, write_atomic
         from ..beatfile import save_npy_bytes
         from ..pipeline import RecordSummary, segment_record, write_record
         from ..records import is_path, open_record
@@ -127,23 +129,26 @@ def segment_record_command(record, db, data_dir, channel, annotator, peaks, outp
             _run_fetch(db, [record], data_dir, None, 3, quiet)
         source = open_record(record, db, data_dir=data_dir, channel=channel, annotator=annotator)
         where = dict(peaks=peaks, chunk_s=chunk_s, **params)
+        with all_or_none():  # -o and --labels appear together, or neither
+            if output is None:
+                beats = segment_record(source, **where)
+                segments = save_npy_bytes(beats.segments)
+                summary = RecordSummary.of(beats, source.name)
+            else:  # streamed from a temporary file when read in chunks: never all segments in memory
+                summary = write_record(output, source, **where)
+            if labels_path is not None:
+                write_atomic(labels_path, save_npy_bytes(summary.labels))
         if output is None:
-            beats = segment_record(source, **where)
-            _write_stdout(save_npy_bytes(beats.segments))
-            summary = RecordSummary.of(beats, source.name)
-        else:  # streamed from a temporary file when read in chunks: never all segments in memory
-            summary = write_record(output, source, **where)
-        if labels_path is not None:
-            write_atomic(labels_path, save_npy_bytes(summary.labels))
+            _write_stdout(segments)
     echo_err(_summary(_record_head(summary, record), summary.labels, summary, peaks, summary.notes), quiet)
 
 
 @segment.command("database")
 @click.argument("database", default="mitdb")
-@click.option("-o", "--output", type=click.Path(dir_okay=False),
+@click.option("-o", "--output", type=click.Path(),
               help="One .npz with every record's beats (keys as for `segment record`), or a .csv in the heartbeat "
               "dataset's layout (187 values, then the AAMI class index; no record column).")
-@click.option("--output-dir", type=click.Path(file_okay=False),
+@click.option("--output-dir", type=click.Path(),
               help="Or: one DIR/<record>.npz per record plus DIR/index.tsv; a rerun skips finished records.")
 @click.option("--data-dir", type=click.Path(file_okay=False), envvar="ECGSEG_DATA",
               help="Data folder [default: $ECGSEG_DATA, else the per-user cache].")
@@ -176,12 +181,14 @@ def segment_database_command(database, output, output_dir, data_dir, channel, an
     if output is not None and not output.endswith((".npz", ".csv")):
         raise click.ClickException(f"{output}: a database is written as .npz (segments with labels and records) "
                                    "or .csv (the heartbeat dataset's layout)")
+    check_output("-o", output)
+    check_output("--output-dir", output_dir, folder=True)
     if workers is not None and scheduler is not None:
         raise click.ClickException("give --scheduler or --workers, not both (a scheduler has its own workers)")
     if jobs is not None and (workers is not None or scheduler is not None):
         raise click.ClickException("-j/--jobs sets local processes; on Dask the workers run the records: "
                                    "give -j or --scheduler/--workers")
-    with library_errors():
+    with library_errors(), _interrupted(output, output_dir):
         from ..batch import segment_records
         from ..records import list_records
 
@@ -210,13 +217,39 @@ def segment_database_command(database, output, output_dir, data_dir, channel, an
         sys.exit(1)
 
 
-def _dask(workers):
-    """A local Dask cluster of ``workers`` processes for the run, or nothing."""
-    if workers is None:
-        return contextlib.nullcontext()
-    from ..parallel import local_cluster
+@contextlib.contextmanager
+def _interrupted(output, output_dir):
+    """Ctrl-C: say what was kept (the workers are stopped by then, the folder tidied) and exit with 130."""
+    from ..batch import Interrupted
 
-    return local_cluster(workers)
+    try:
+        yield
+    except Interrupted as stop:
+        stop.tidy()  # once more: the cluster's workers are stopped by now
+        run = stop.run
+        click.echo(f"\nInterrupted: {len(run.done)} records written to {output_dir} in this run, and listed in "
+                   f"{output_dir}/index.tsv with those done before; run the same command again to go on", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo(f"\nInterrupted: nothing written to {output}" if output else "\nInterrupted", err=True)
+        sys.exit(130)
+
+
+@contextlib.contextmanager
+def _dask(workers):
+    """A local Dask cluster of ``workers`` processes for the run, or nothing; on Ctrl-C its workers are killed first,
+    so it closes at once."""
+    if workers is None:
+        yield None
+        return
+    from ..parallel import halt, local_cluster
+
+    with local_cluster(workers) as cluster:
+        try:
+            yield cluster
+        except KeyboardInterrupt:
+            halt(cluster)
+            raise
 
 
 def _report_folder_run(database, output_dir, run, quiet):

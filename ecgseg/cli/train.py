@@ -8,7 +8,7 @@ import click
 
 from ..aami import INTER_CLASSES, PROTOCOLS, TEST_FRACTION
 from ..classify.config import ARCHS, BALANCE, CLASS_NAMES, CONTEXTS, VALIDATION, ModelConfig, TrainConfig
-from ._common import echo_err, library_errors
+from ._common import check_output, echo_err, library_errors
 
 _TRAIN = TrainConfig()  # the defaults the options show
 
@@ -59,7 +59,7 @@ def _network(init, freeze, arch, context, template):
 
 @click.command("train")
 @click.argument("data", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="The model file (.pt) to write.")
+@click.option("-o", "--output", type=click.Path(), required=True, help="The model file (.pt) to write.")
 @click.option("--labels", "key", default=None, metavar="KEY",
               help="The beat file's key that holds the classes: labels (AAMI, the default), diagnosis (a record's "
               "diagnosis, PTB), or a CSV's class column.")
@@ -127,6 +127,7 @@ def train_command(data, output, key, classes, protocol, init, freeze, arch, cont
           --init shipped --freeze 6                              transfer: the last layers learn MI
     """
     classes = split_names(classes)
+    check_output("-o", output)
     with library_errors():
         import numpy as np
 
