@@ -146,7 +146,7 @@ class Filled(_View):
     def __init__(self, signal, gaps: np.ndarray, n_samples: int | None = None):
         super().__init__(len(signal) if n_samples is None else n_samples)
         if len(gaps) and (gaps[0, 0] == 0 and gaps[0, 1] == self.shape[0]):
-            raise ValueError("signal has no valid sample to fill its gaps from")
+            raise ValueError(f"signal has no valid sample: all {self.shape[0]} are NaN or infinite")
         self.signal, self.gaps = signal, gaps
         n = self.shape[0]
         # the valid sample before and after each gap (positions and values), read once

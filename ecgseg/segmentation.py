@@ -362,9 +362,11 @@ def segment(
         signal, filled = Filled(signal, found, n_samples), found
     stretches = valid_stretches(found, n_samples) if found is not None and scheme.gaps == "split" else [(0, n_samples)]
     long_enough = [(a, b) for a, b in stretches if b - a >= window_s * fs]
+    if not len(stretches):
+        raise ValueError(f"signal has no valid sample: all {n_samples} are NaN or infinite")
     if not long_enough:
-        what = "signal" if len(stretches) == 1 else "the longest stretch between its gaps"
-        longest = max(b - a for a, b in stretches) if len(stretches) else 0
+        what = "signal" if list(map(tuple, stretches)) == [(0, n_samples)] else "the longest valid stretch between its gaps"
+        longest = max(b - a for a, b in stretches)
         raise ValueError(f"{what} is {longest / fs:.2f} s long ({longest} samples at {fs} Hz); "
                          f"segmentation needs at least one {window_s:g} s window")
     scanned = _scan(peaks, quality, lambda a, b: np.asarray(signal[a:b], dtype=np.float64), n_samples, fs, chunk_s,

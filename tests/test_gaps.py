@@ -174,3 +174,24 @@ def test_segment_database_in_processes_names_the_option_and_splits(tmp_path):
         "; 4 gaps of NaN (18.2 s in all; the first at 30.3-41.0 s): segmented around them (5 valid stretches, each on "
         "its own); 1 shorter than one 10 s window gave no beats (5.8 s) (gappy)")
     assert set(np.load(out)["record"].tolist()) == {"gappy", "clean"}
+
+
+def test_gaps_of_other_shapes():
+    signal, r_peaks = spike_train(FS, 60)
+    for gaps in ("split", "interpolate", "error"):
+        with pytest.raises(ValueError, match=r"^signal has no valid sample: all 21600 are NaN or infinite$"
+                           if gaps != "error" else r"^signal has 21600 NaN or infinite samples \(of 21600\): 1 gap"):
+            ecgseg.segment(np.full(signal.size, np.nan), FS, gaps=gaps)
+    short = signal.copy()
+    short[5 * FS:6 * FS] = np.nan  # no stretch a window long
+    short[15 * FS:] = np.nan
+    with pytest.raises(ValueError, match=r"^the longest valid stretch between its gaps is 9\.00 s long \(3240 samples"):
+        ecgseg.segment(short, FS, gaps="split")
+    edges = signal.copy()
+    edges[:100], edges[-3:], edges[3000] = np.nan, np.inf, -np.inf  # a leading gap, a tail, one sample
+    for gaps in ("split", "interpolate"):
+        whole = ecgseg.segment(edges, FS, gaps=gaps, peaks=r_peaks)
+        assert_same_beats(ecgseg.segment(edges, FS, gaps=gaps, peaks=r_peaks, chunk_s=20), whole)
+        first = 3001 if gaps == "split" else 100  # split: 100..3000 is 8.1 s, shorter than a window: no beats
+        kept = (r_peaks >= first) & (r_peaks != 3000) & (r_peaks < signal.size - 3)
+        assert np.array_equal(whole.r_peaks, r_peaks[kept])
