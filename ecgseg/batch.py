@@ -18,8 +18,8 @@ exists, and retries the others.
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
+import re
 import signal
 import threading
 import uuid
@@ -146,11 +146,8 @@ def _unpublished(output_dir: Path, stem: str, run_id: str) -> Path:
     return target.with_name(f".{target.stem}.{run_id}.unpublished.npz")
 
 
-def _leftovers(output_dir: Path, stem: str) -> list[Path]:
-    """A record's files that no run published: a stopped or killed worker's, of any run."""
-    target = output_dir / f"{stem}.npz"
-    hidden = glob.escape(f".{target.stem}.")
-    return [*target.parent.glob(hidden + "*.unpublished.npz"), *target.parent.glob("." + hidden + "*.unpublished.npz.*.part")]
+#: A file no run published: ``.<leaf>.<run id>.unpublished.npz``, or the temporary file of one being written.
+_UNPUBLISHED = re.compile(r"^\.\.?(?P<leaf>.+)\.[0-9a-f]{12}\.unpublished\.npz(\..+\.part)?$")
 
 
 def _write_one(name: str, output_dir: Path, run_id: str, db, data_dir, channel, annotator, peaks, chunk_s,
@@ -310,23 +307,38 @@ def _publish(output_dir: Path, stem: str, result, run: RecordsRun) -> dict:
 
 def _tidy(output_dir: Path, stems: list[str], rows: dict) -> None:
     """Remove what no run published for these records (a stopped worker's files), and a file the index does not
-    list as finished: the folder holds the files its index lists, and only those."""
+    list as finished: the folder holds the files its index lists, and only those. Each folder is listed once."""
+    leaves: dict[Path, set[str]] = {}
     for stem in stems:
-        for leftover in _leftovers(output_dir, stem):
-            leftover.unlink(missing_ok=True)
+        target = output_dir / f"{stem}.npz"
+        leaves.setdefault(target.parent, set()).add(target.stem)
         row = rows.get(stem)
         if row is None or row["status"] != "ok":
-            (output_dir / f"{stem}.npz").unlink(missing_ok=True)
+            target.unlink(missing_ok=True)
+    for folder, names in leaves.items():
+        if not folder.is_dir():
+            continue
+        for entry in os.scandir(folder):
+            found = _UNPUBLISHED.match(entry.name)
+            if found is not None and found["leaf"] in names:
+                Path(entry.path).unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
 def _uninterrupted():
-    """Ctrl-C (SIGINT) waits until the block is done; it is delivered when the block ends (main thread only)."""
+    """Ctrl-C (SIGINT) during the block is held until it ends, then raised (main thread only: where Python runs
+    signal handlers). A handler, not a signal mask: the pool's threads would still take a masked signal."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    held = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(frame))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        signal.signal(signal.SIGINT, previous)
+    if held:
+        if callable(previous):
+            previous(signal.SIGINT, held[0])
+        elif previous != signal.SIG_IGN:
+            raise KeyboardInterrupt

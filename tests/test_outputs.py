@@ -208,3 +208,34 @@ def test_ctrl_c_stops_a_local_dask_cluster_and_keeps_the_index_true(long_db, tmp
     result, took = _interrupt(long_db, out, ["--output-dir", str(out), "--workers", "2"], group=True,
                               when=_finished(out))
     _check_folder_after_ctrl_c(result, took, out, long_db)
+
+
+def test_a_folder_run_removes_what_no_run_published_for_its_records(synthetic_db, tmp_path):
+    from ecgseg.batch import segment_records
+
+    out = tmp_path / "beats"
+    out.mkdir()
+    left = [".s1.0123456789ab.unpublished.npz", "..s1.0123456789ab.unpublished.npz.x1y2.part",
+            ".s2.fedcba987654.unpublished.npz"]
+    kept = [".s3.0123456789ab.unpublished.npz", "notes.txt"]  # not a record of this run; not ours at all
+    for name in left + kept:
+        (out / name).write_bytes(b"left by a worker that was killed")
+    (out / "s2.npz").write_bytes(b"an unlisted file from a run that crashed")
+    run = segment_records(["s1", "s2"], "syn", output_dir=out, data_dir=synthetic_db, jobs=1)
+    assert [s.record for s in run.done] == ["s1", "s2"] and not run.failures
+    assert sorted(p.name for p in out.iterdir()) == sorted(["index.tsv", "s1.npz", "s2.npz", *kept])
+    assert np.load(out / "s2.npz")["segments"].shape[1] == 187  # made by this run, listed
+    assert sorted(read_index(out)) == ["s1", "s2"]
+
+
+def test_ctrl_c_waits_until_a_record_file_and_its_index_line_are_both_there():
+    from ecgseg.batch import _uninterrupted
+
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with _uninterrupted():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # Python would have run the handler by now
+            done.append("the file renamed and its line written")
+    assert done == ["the file renamed and its line written"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
