@@ -12,7 +12,8 @@ Protocol (fixed before any figure was printed):
   all their N, L and R beats are scored. The training patients are drawn from the rest: 1, 3 or all patients per
   class (L has three left, so 3 = all for L), at most 300 beats per patient and class.
 - Each row starts either from scratch (random weights) or from the shipped waveform-only model
-  (``weights/kachuee_ds1.pt``) with its first K of 8 stages frozen (1 first convolution, 2-6 the residual blocks,
+  (``weights/kachuee_ds1.pt``, copied once at the start and its SHA-256 printed, so a model shipped while the
+  script runs cannot change the rows) with its first K of 8 stages frozen (1 first convolution, 2-6 the residual blocks,
   7-8 the dense layers; K = 0 fine-tunes everything; the output layer is always new).
 - Training (the same for every row): Kachuee network, 12 epochs of 2,048 class-balanced beats (sampler), batch 64,
   Adam lr 1e-3, augmentation on, the epoch kept by macro-F1 on a random 20% of the training beats (inside the
@@ -23,15 +24,19 @@ Protocol (fixed before any figure was printed):
 - Two extra rows, labelled optimistic: the beat-level split the seeds use (a random 80/20 of the same patients'
   beats), from scratch and from the shipped model with K = 0.
 
-    python benchmarks/transfer_nlr.py                       # builds the beat file, then the table (about 40 min here)
+    python benchmarks/transfer_nlr.py                       # builds the beat file, then the table (hours on 2 busy cores)
     python benchmarks/transfer_nlr.py --data mitdb_ann.npz  # a beat file from `ecgseg segment database mitdb --peaks annotations`
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import shutil
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -94,9 +99,9 @@ def capped(records, labels, chosen, rng):
     return keep
 
 
-def run(x, labels, train_mask, test_mask, seed, freeze):
+def run(x, labels, train_mask, test_mask, seed, freeze, start):
     config = TrainConfig(epochs=12, epoch_beats=2048, batch_size=64, lr=1e-3, balance="sampler", validation="beats",
-                         calibrate=False, patience=12, seed=seed, init=None if freeze is None else str(DEFAULT_WEIGHTS),
+                         calibrate=False, patience=12, seed=seed, init=None if freeze is None else str(start),
                          freeze=freeze or 0, model=ModelConfig(n_classes=3, class_names=CLASSES))
     started = time.perf_counter()
     result = train(x[train_mask], labels[train_mask], config=config)
@@ -112,6 +117,9 @@ def main():
     parser.add_argument("--seeds", type=int, default=3)
     args = parser.parse_args()
 
+    start = Path(tempfile.mkdtemp()) / "start.pt"
+    shutil.copy(DEFAULT_WEIGHTS, start)
+    print(f"starting model: {DEFAULT_WEIGHTS.name}, sha256 {hashlib.sha256(start.read_bytes()).hexdigest()[:16]}")
     arrays = beat_file(args.data)
     task = task_labels(arrays, "symbol", CLASSES)
     records = np.asarray(arrays["record"]).astype(str)
@@ -132,7 +140,7 @@ def main():
             print(f"  {size or 'all'} per class: {' '.join(training[size])} ({train_mask.sum()} beats)", flush=True)
             for freeze in (None,) + FREEZE:
                 rows.setdefault(("patient", size, freeze), []).append(run(x, task.labels, train_mask, test_mask,
-                                                                          seed, freeze))
+                                                                          seed, freeze, start))
                 print(f"    {_start(freeze):<22} acc {rows[('patient', size, freeze)][-1][0]:.3f}  macro-F1 "
                       f"{rows[('patient', size, freeze)][-1][1]:.3f}  {rows[('patient', size, freeze)][-1][2]:.0f} s",
                       flush=True)
@@ -142,7 +150,8 @@ def main():
         pool = capped(records, task.labels, everyone, rng)
         is_test = pool & (rng.random(pool.size) < 0.2)
         for freeze in (None, 0):
-            rows.setdefault(("beats", None, freeze), []).append(run(x, task.labels, pool & ~is_test, is_test, seed, freeze))
+            rows.setdefault(("beats", None, freeze), []).append(run(x, task.labels, pool & ~is_test, is_test, seed,
+                                                                    freeze, start))
 
     print("\n| split | patients per class | start | accuracy | macro-F1 | training s |")
     print("|---|---|---|---|---|---|")
