@@ -257,7 +257,11 @@ def scored_beats(records, labels, protocol: str, trained: dict, *, test_fraction
         seed = trained.get("train_config", {}).get("seed", 0) if seed is None else seed
         test_fraction = trained.get("test_fraction", TEST_FRACTION) if test_fraction is None else test_fraction
         _, test = protocol_split(records, labels, "intra", test_fraction=test_fraction, seed=seed, name=name)
-        if trained.get("protocol") == "intra" and not same_file:
+        if trained.get("protocol") == "intra" and trained.get("data_sha256") is None:
+            notes.append("the model does not record the beats it was trained on: if it was trained on this file "
+                         "with this split, these are its held-out beats; either way the same patients were on both "
+                         "sides (optimistic)")
+        elif trained.get("protocol") == "intra" and not same_file:
             notes.append(f"{name} is not the file the model was trained on: its beat-level test split is not the "
                          "model's, and these patients' other beats may have been trained on (optimistic)")
         elif trained.get("protocol") not in (None, "intra"):

@@ -87,6 +87,11 @@ def test_scored_beats_never_score_training_patients_as_unseen():
     with command_line(), pytest.raises(ValueError, match=r"; --protocol all scores them anyway \(optimistic\)$"):
         scored_beats(records[3:6], labels[3:6], "patient", shipped, name="f")
     assert "101" in DS1
+    _, notes = scored_beats(records, labels, "intra", {"protocol": "intra"}, name="f")  # an intra model, no digest
+    assert notes == ["the model does not record the beats it was trained on: if it was trained on this file with this "
+                     "split, these are its held-out beats; either way the same patients were on both sides (optimistic)"]
+    _, notes = scored_beats(records, labels, "intra", {"protocol": "intra", "data_sha256": "ab"}, digest="cd", name="f")
+    assert notes[0].startswith("f is not the file the model was trained on")
     trained = {"protocol": "patient", "train_records": ["p1/b"]}  # another record of patient p1
     test, _ = scored_beats(records, labels, "patient", trained, name="f")
     assert sorted(set(records[test])) == ["100", "101", "232"]
