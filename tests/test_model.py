@@ -103,14 +103,18 @@ def test_checkpoint_keeps_its_own_class_names_and_refuses_names_that_do_not_fit(
 def test_pickled_object_in_a_model_file_is_refused(tmp_path):
     path = tmp_path / "evil.pt"
     torch.save({"config": {}, "state_dict": {}, "payload": Exception("x")}, path)  # arbitrary object: needs unpickling
-    with pytest.raises(ValueError, match="not a loadable ecgseg model file"):
+    with pytest.raises(ValueError, match=r"evil.pt holds Python objects beside its tensors, which are never loaded "
+                                         r"\(unpickling them can run code\); a model from `ecgseg train` holds none$"):
         load_checkpoint(path)
 
 
 def test_not_a_model_file_is_refused(tmp_path):
     path = tmp_path / "junk.pt"
     path.write_bytes(b"not a torch file")
-    with pytest.raises(ValueError, match="not a loadable ecgseg model file"):
+    with pytest.raises(ValueError, match=r"junk.pt is a text file, not a model from `ecgseg train`$"):
+        load_checkpoint(path)
+    path.write_bytes(bytes(range(256)))  # binary, neither a torch archive nor a pickle
+    with pytest.raises(ValueError, match=r"junk.pt is not a loadable ecgseg model file \("):
         load_checkpoint(path)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_checkpoint(tmp_path / "missing.pt")
