@@ -26,7 +26,7 @@ from ecgseg.classify import load_checkpoint, save_checkpoint  # noqa: E402
 
 
 def cli_command(spec: dict, seed: int, calibration: str, data: str = "ann_pre.npz", output: str = "MODEL.pt") -> str:
-    context = {"context": "beat", "rhythm": None, "rr": "rr", "none": "none"}[spec["inputs"]]
+    context = {"context": "beat", "rhythm": None, "rr": "rr", "none": "none", "cut": "cut"}[spec["inputs"]]
     if context is None:
         raise SystemExit("the 'rhythm' candidates read 12 of the 15 beat-context features; no `ecgseg train` flag gives that")
     parts = [f"ecgseg train {data} -o {output} --context {context}"]
@@ -41,7 +41,9 @@ def cli_command(spec: dict, seed: int, calibration: str, data: str = "ann_pre.np
         raise SystemExit("wider networks have no `ecgseg train` flag")
     parts.append({"none": "--no-calibrate", "free": "", "floor": "--recall-floor 0.5",
                   "floor-n97": "--recall-floor 0.5 --normal-recall 0.97",
-                  "min-recall-0.3": "--recall-floor 0.5 --min-recall 0.3"}[calibration])
+                  "min-recall-0.3": "--recall-floor 0.5 --min-recall 0.3",
+                  "min-recall-0.3-n90": "--recall-floor 0.5 --min-recall 0.3 --normal-recall 0.9",
+                  "min-recall-0.3-n95": "--recall-floor 0.5 --min-recall 0.3 --normal-recall 0.95"}[calibration])
     return " ".join(p for p in parts if p)
 
 
@@ -106,8 +108,8 @@ def main():
     if args.check_cli:
         check_cli(args.check_cli, row["spec"], args.seed, args.calibration)
     model, checkpoint = load_checkpoint(runs / f"{args.candidate}_s{args.seed}.pt")
-    if row["spec"]["inputs"] == "context":
-        model.config = replace(model.config, context="beat")
+    if row["spec"]["inputs"] in ("context", "cut"):  # runs of round 1 stored context "rr" for the beat context
+        model.config = replace(model.config, context={"context": "beat", "cut": "cut"}[row["spec"]["inputs"]])
     metadata = {**checkpoint["metadata"], "protocol": "inter", "calibration": args.calibration,
                 "oof_scores": row["oof"], "candidate": args.candidate,
                 "command": cli_command(row["spec"], args.seed, args.calibration, args.data_name, Path(args.output).name)}

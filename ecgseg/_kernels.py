@@ -301,3 +301,53 @@ def row_medians(segments, members, offsets):
                 column[k] = segments[members[start + k], j]
             out[b, j] = np.median(column[:m])
     return out
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def successor_lags(segments, lengths, follows, min_lag, min_overlap, max_overlap, tolerance):
+    """Where each row starts inside the row before it: the smallest lag ``p >= min_lag`` at which the first
+    ``L = min(lengths[i - 1] - p, lengths[i], max_overlap) >= min_overlap`` samples of row ``i`` are an affine copy
+    of row ``i - 1``'s samples from ``p`` (Pearson r >= 1 - tolerance, both spans varying); -1 where none is, or
+    where ``follows[i]`` is False (row ``i`` starts a record)."""
+    n = segments.shape[0]
+    out = np.full(n, -1, dtype=np.int64)
+    for i in range(1, n):
+        if not follows[i]:
+            continue
+        before = lengths[i - 1]
+        for p in range(min_lag, before - min_overlap + 1):
+            m = min(before - p, lengths[i], max_overlap)
+            if m < min_overlap:
+                break
+            # an affine copy (positive scale) rises and falls where the original does: most lags fail here
+            same_turns = True
+            for k in range(min(m - 1, 4)):
+                da = segments[i - 1, p + k + 1] - segments[i - 1, p + k]
+                db = segments[i, k + 1] - segments[i, k]
+                if (da > 0) != (db > 0) or (da < 0) != (db < 0):
+                    same_turns = False
+                    break
+            if not same_turns:
+                continue
+            sa = 0.0
+            sb = 0.0
+            for k in range(m):
+                sa += segments[i - 1, p + k]
+                sb += segments[i, k]
+            ma = sa / m
+            mb = sb / m
+            saa = 0.0
+            sbb = 0.0
+            sab = 0.0
+            for k in range(m):
+                a = segments[i - 1, p + k] - ma
+                b = segments[i, k] - mb
+                saa += a * a
+                sbb += b * b
+                sab += a * b
+            if saa <= 1e-12 or sbb <= 1e-12:
+                continue
+            if sab / np.sqrt(saa * sbb) >= 1.0 - tolerance:
+                out[i] = p
+                break
+    return out

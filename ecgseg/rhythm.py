@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["RR_FEATURES", "rr_features", "RHYTHM_FEATURES", "rhythm_features"]
+__all__ = ["RR_FEATURES", "rr_features", "RHYTHM_FEATURES", "rhythm_features", "cut_intervals"]
 
 #: Column names of :func:`rr_features`.
 RR_FEATURES = ("rr_prev_s", "rr_next_s", "rr_local_s", "prev_over_local", "next_over_local", "next_over_prev")
@@ -162,3 +162,63 @@ def rhythm_features(r_peaks, fs: float, *, horizon_s: float = 60.0, local_s: flo
     for j, column in enumerate(columns):
         out[:, j] = column
     return out
+
+
+def cut_intervals(segments, records=None, *, fs_out: float = 125.0, min_overlap_s: float = 0.08,
+                  max_overlap_s: float = 0.3, tolerance: float = 1e-5) -> tuple[np.ndarray, np.ndarray]:
+    """The R-R intervals that a file of the paper's segments tells by itself, with no R-peak positions.
+
+    Each segment starts at its R-peak and holds the signal up to ``1.2 T`` (then zeros), so when the next beat
+    comes within that span, the next row's first samples are a copy of this row's from the next R-peak on (an
+    exact copy, or an affine one when the two beats lie in windows scaled apart). Finding that copy gives the R-R
+    interval exactly, to the sample. It is not found when the interval is longer than the segment (a pause, a
+    compensatory interval) or when the rows are not consecutive beats (a beat the paper's rule missed, rows
+    shuffled or selected).
+
+    Parameters
+    ----------
+    segments : array_like, shape (n_beats, length) float
+        The beats as ``ecgseg segment`` cuts them at the R-peak (``pre_r_s`` 0), in time order within a record.
+    records : array_like of str, shape (n_beats,), optional
+        The record of each beat (rows of a record contiguous); None: all rows are one record.
+    fs_out : float
+        Rate of the segments in Hz.
+    min_overlap_s, max_overlap_s : float
+        The copy must span at least ``min_overlap_s`` seconds; at most ``max_overlap_s`` are compared.
+    tolerance : float
+        A span is a copy when its Pearson r with the other is at least ``1 - tolerance``.
+
+    Returns
+    -------
+    lengths : numpy.ndarray, shape (n_beats,) int64
+        Non-zero samples of each segment (``1.2 T`` at ``fs_out``, up to the segment length).
+    prev_lag : numpy.ndarray, shape (n_beats,) int64
+        Samples from the row before's R-peak to this row's (its previous R-R interval at ``fs_out``); -1 where not
+        found (the first row of each record included).
+
+    Examples
+    --------
+    >>> signal = np.tile(np.r_[1.0, 0.5, np.linspace(0.1, 0.3, 98)], 5)     # a beat every 100 samples
+    >>> starts = np.array([0, 100, 200, 300])
+    >>> segments = np.zeros((4, 187)); segments[:, :120] = [signal[s:s + 120] for s in starts]
+    >>> lengths, lags = cut_intervals(segments)
+    >>> lengths.tolist(), lags.tolist()
+    ([120, 120, 120, 120], [-1, 100, 100, 100])
+    """
+    from . import _kernels
+    from .morphology import record_groups
+
+    segments = np.ascontiguousarray(segments, dtype=np.float32)
+    if segments.ndim != 2:
+        raise ValueError(f"segments have shape {segments.shape}; pass (n_beats, length) beats")
+    n, length = segments.shape
+    lengths = (length - np.argmax(segments[:, ::-1] != 0, axis=1)).astype(np.int64)
+    lengths[~(segments != 0).any(axis=1)] = 0
+    follows = np.ones(n, dtype=np.bool_)
+    for group in record_groups(records, n):
+        if group.size and np.any(np.diff(group) != 1):
+            raise ValueError("the rows of each record must be contiguous (one record's beats in time order)")
+        follows[group[:1]] = False
+    lag = _kernels.successor_lags(segments, lengths, follows, 1, max(int(round(min_overlap_s * fs_out)), 2),
+                                  max(int(round(max_overlap_s * fs_out)), 2), float(tolerance))
+    return lengths, lag

@@ -44,6 +44,14 @@ def beats_100(record_100):
 
 
 @pytest.fixture(scope="session")
+def beats_at_annotations_100(record_100):
+    """Record 100 cut at its reference annotations (every beat, in time order)."""
+    from ecgseg.pipeline import segment_record
+
+    return segment_record(record_100, peaks="annotations")
+
+
+@pytest.fixture(scope="session")
 def beat_files_100(data_dir, tmp_path_factory):
     """Record 100 as the README writes it (.npy, no context), as an .npz with rr cut 0.25 s before the R-peaks of the
     hamilton detector (the rule misses beats, which corrupts R-R), and as an .npz cut at hamilton's R-peaks."""

@@ -62,3 +62,22 @@ def windowed_quantile(times, values, centers, half_window, q):
         if inside.any():
             out[i] = np.quantile(values[inside], q)
     return out
+
+
+def successor_lags(segments, lengths, follows, min_lag, min_overlap, max_overlap, tolerance):
+    """Reference for _kernels.successor_lags: numpy's corrcoef at every lag."""
+    out = np.full(len(segments), -1, dtype=np.int64)
+    for i in range(1, len(segments)):
+        if not follows[i]:
+            continue
+        for p in range(min_lag, lengths[i - 1] - min_overlap + 1):
+            m = min(lengths[i - 1] - p, lengths[i], max_overlap)
+            if m < min_overlap:
+                break
+            a, b = segments[i - 1, p:p + m].astype(float), segments[i, :m].astype(float)
+            if np.sum((a - a.mean()) ** 2) <= 1e-12 or np.sum((b - b.mean()) ** 2) <= 1e-12:
+                continue
+            if np.corrcoef(a, b)[0, 1] >= 1 - tolerance:
+                out[i] = p
+                break
+    return out

@@ -22,9 +22,10 @@ __all__ = ["CLASS_NAMES", "ARCHS", "CONTEXTS", "BALANCE", "VALIDATION", "ModelCo
 CLASS_NAMES = AAMI_CLASSES
 #: Network architectures by name (built by :func:`ecgseg.classify.model.build_model`).
 ARCHS = ("kachuee", "lstm-fcn", "cnn-bilstm", "cnn-mlp")
-#: Features beside the waveform: none, the ``rr`` array of a beat file (:func:`ecgseg.rhythm.rr_features`), or
-#: ``beat``: :func:`ecgseg.context.beat_context` from the file's R-peaks and segments.
-CONTEXTS = ("none", "rr", "beat")
+#: Features beside the waveform: none, the ``rr`` array of a beat file (:func:`ecgseg.rhythm.rr_features`),
+#: ``beat``: :func:`ecgseg.context.beat_context` from the file's R-peaks and segments, or ``cut``:
+#: :func:`ecgseg.context.cut_context` from the segments alone (the paper's cut; a plain ``.npy`` has them).
+CONTEXTS = ("none", "rr", "beat", "cut")
 #: Class-imbalance options (see :class:`TrainConfig`).
 BALANCE = ("none", "weighted", "sampler", "sqrt-sampler", "undersample")
 #: Model-selection options (see :class:`TrainConfig`).
@@ -53,7 +54,8 @@ SHIPPED = {
 
 
 def needs_context(inputs) -> bool:
-    """Whether a model with these ``inputs`` (a checkpoint's) reads more than each beat's own waveform."""
+    """Whether a model with these ``inputs`` (a checkpoint's) reads more of a beat file than its segments (the
+    ``cut`` context is read from the segments themselves)."""
     return any(key in inputs for key in ("rr", "beat", "template"))
 
 
@@ -75,7 +77,8 @@ class ModelConfig:
     cut otherwise is refused. ``in_channels`` is 2 for a model that reads each beat beside its record's local
     template (:func:`ecgseg.morphology.beat_templates`), 1 for the beat alone. ``context`` names where the
     ``n_extra`` features come from: ``"rr"`` the ``rr`` array of a beat file (:func:`ecgseg.rhythm.rr_features`),
-    ``"beat"`` :func:`ecgseg.context.beat_context` computed from the file's R-peaks and segments. The remaining
+    ``"beat"`` :func:`ecgseg.context.beat_context` computed from the file's R-peaks and segments, ``"cut"``
+    :func:`ecgseg.context.cut_context` computed from the segments alone (cut at the R-peak). The remaining
     fields size the Kachuee network; the others have fixed seed sizes. ``class_names`` names the ``n_classes`` outputs in
 order: a transfer task's own classes, by default the AAMI classes (the arrhythmia models)."""
 

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ..beatfile import CSV_CLASS, beat_arrays, load_beats, scalar
-from ..context import CONTEXT_FEATURES, model_inputs
+from ..context import CONTEXT_FEATURES, CUT_FEATURES, cut_doubt, model_inputs
 from ..scheme import DEFAULTS as SCHEME
 from .config import SHIPPED, choose_model, lacks
 from .model import BeatNet, load_checkpoint
@@ -163,12 +163,16 @@ class Classifier:
         The model file.
     reason : str or None
         Why the shipped waveform-only model classifies a file the context model cannot take (None otherwise).
+    doubt : str or None
+        Set by :func:`classify_beats` when the inputs it read are doubtful (a model reading the ``cut`` context of
+        rows that are mostly not consecutive beats: :func:`ecgseg.context.cut_doubt`); None otherwise.
     """
 
     net: BeatNet
     checkpoint: dict
     path: Path
     reason: str | None = None
+    doubt: str | None = None
 
     @property
     def metadata(self) -> dict:
@@ -282,14 +286,16 @@ def classify_beats(beats, model=None, *, name: str = "beats", batch_size: int = 
     arrays = _as_arrays(beats, name)
     classifier = load_classifier(arrays, model, name=name)
     x, extra = classifier.inputs(arrays, name)
+    if extra is not None and classifier.net.config.context == "cut":
+        classifier = replace(classifier, doubt=cut_doubt(extra, arrays.get("record"), name))
     return classifier.predict_proba(x, extra, batch_size=batch_size, threads=threads, name=f"beats in {name}"), classifier
 
 
 def context_inputs(arrays: dict, context: str, config, name: str = "data", *, template: bool = False):
     """The inputs to train on and ``config`` fitted to the beat file: its cut, its context, its channels.
 
-    ``context`` is ``none``, ``rr`` (the file's ``rr`` array) or ``beat`` (:data:`ecgseg.context.CONTEXT_FEATURES`
-    from the file's R-peaks and segments); ``template`` adds each beat's record template as a second input channel.
+    ``context`` is ``none``, ``rr`` (the file's ``rr`` array), ``beat`` (:data:`ecgseg.context.CONTEXT_FEATURES`
+    from the file's R-peaks and segments) or ``cut`` (:data:`ecgseg.context.CUT_FEATURES` from the segments alone); ``template`` adds each beat's record template as a second input channel.
     Returns ``(x, extra, config)``: the beats (n, length) or (n, 2, length), the context (n, n_extra) or None, and
     the model config with the file's segment length and ``pre_r_s``.
 
@@ -300,11 +306,11 @@ def context_inputs(arrays: dict, context: str, config, name: str = "data", *, te
     >>> extra, config.input_length, config.pre_r_s
     (None, 219, 0.25)
     """
-    if context not in ("none", "rr", "beat"):
-        raise ValueError(f"unknown context {context!r}; use 'none', 'rr' or 'beat'")
+    if context not in ("none", "rr", "beat", "cut"):
+        raise ValueError(f"unknown context {context!r}; use 'none', 'rr', 'beat' or 'cut'")
     segments = np.asarray(arrays["segments"])
     length = segments.shape[1] if segments.ndim == 2 else config.input_length
-    n_extra = {"none": 0, "rr": 6, "beat": len(CONTEXT_FEATURES)}[context]
+    n_extra = {"none": 0, "rr": 6, "beat": len(CONTEXT_FEATURES), "cut": len(CUT_FEATURES)}[context]
     if context == "rr" and "rr" in arrays:
         n_extra = np.shape(arrays["rr"])[1]
     config = replace(config, input_length=length, pre_r_s=scalar(arrays, "pre_r_s", name), n_extra=n_extra,

@@ -12,9 +12,10 @@ from ._common import _write_stdout, echo_err, library_errors
 
 
 def _note(classifier, quiet: bool) -> None:
-    """Say why the waveform-only model classifies beats the context model cannot take."""
-    if classifier.reason is not None:
-        echo_err(f"note: {classifier.reason}", quiet)
+    """Say why the waveform-only model classifies beats the context model cannot take, and what is doubtful."""
+    for line in (classifier.reason, classifier.doubt):
+        if line is not None:
+            echo_err(f"note: {line}", quiet)
 
 
 def _good_beats(arrays, min_quality, name: str, quiet: bool):

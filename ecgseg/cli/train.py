@@ -80,7 +80,8 @@ def _network(init, freeze, arch, context, template):
               help="Network: Kachuee residual CNN, LSTM-FCN, CNN + BiLSTM, or CNN + MLP head.")
 @click.option("--context", type=click.Choice(CONTEXTS), default=CONTEXTS[0], show_default=True,
               help="Features joined before the dense layers: rr, the six R-R features of DATA's rr array; beat, the "
-              "rhythm over 60 s and the comparison with the record's template (from r_peaks and segments).")
+              "rhythm over 60 s and the comparison with the record's template (from r_peaks and segments); cut, the "
+              "same read from the segments alone (cut at the R-peak, as a plain .npy has them).")
 @click.option("--template", is_flag=True,
               help="Also read each beat's record template (median of its regular neighbours) as a second channel.")
 @click.option("--recall-floor", type=float, default=_TRAIN.recall_floor,
