@@ -98,11 +98,12 @@ def main():
     parser.add_argument("--calibration", required=True)
     parser.add_argument("-o", "--output", required=True)
     parser.add_argument("--data-name", default="ann_pre.npz", help="the beat file's name in the recorded command")
+    parser.add_argument("--rows", default="rows.jsonl", help="the candidate script's --json file, in --runs")
     parser.add_argument("--check-cli", metavar="DATA", default=None,
                         help="first check on DATA that `ecgseg train` trains this recipe as the candidate script did")
     args = parser.parse_args()
     runs = Path(args.runs)
-    rows = [json.loads(line) for line in open(runs / "rows.jsonl")]
+    rows = [json.loads(line) for line in open(runs / args.rows)]
     row = [r for r in rows if r["candidate"] == args.candidate and r["seed"] == args.seed
            and r["calibration"] == args.calibration][-1]
     if args.check_cli:

@@ -94,7 +94,8 @@ def test_cut_doubt_names_rows_that_are_not_consecutive_beats(beats_at_annotation
 
 @pytest.mark.slow  # a real training (a few seconds)
 def test_a_model_trained_on_the_cut_context_reads_it_from_a_plain_npy(beats_at_annotations_100, tmp_path):
-    from ecgseg.classify import ModelConfig, TrainConfig, classify_beats, save_checkpoint, train
+    from ecgseg.classify import ModelConfig, TrainConfig, classify_beats, save_checkpoint
+    from ecgseg.classify.train import train
     from ecgseg.classify.predict import context_inputs
 
     segments = beats_at_annotations_100.segments
