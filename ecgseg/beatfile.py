@@ -32,7 +32,8 @@ import numpy as np
 from .atomic import atomic_file
 from .rhythm import RR_FEATURES, rr_features
 
-__all__ = ["Key", "KEYS", "CSV_CLASS", "beat_arrays", "key_array", "concatenate", "scalar", "stretches", "take", "save_beats",
+__all__ = ["Key", "KEYS", "CSV_CLASS", "beat_arrays", "key_array", "concatenate", "scalar", "cut_at", "stretches", "take",
+           "save_beats",
            "save_npy_bytes", "load_beats"]
 
 
@@ -51,7 +52,8 @@ class Key:
     meaning : str
         What it holds, with units.
     make : callable
-        ``make(beats, record_name) -> numpy.ndarray``: the array for one record's beats.
+        ``make(beats, record_name) -> numpy.ndarray``: the array for one record's beats, or None when the key does
+        not apply to them (it is then not written).
     default : object
         What a file without the key is read as by :func:`scalar` (scalars only; None: no default).
     """
@@ -89,7 +91,8 @@ def _stretches_text(beats, record: str) -> np.ndarray:
     return np.array(" ".join(f"{start}-{stop}" for start, stop in np.asarray(stretches).tolist()))
 
 
-#: Every key of an ``.npz`` beat file, in the order written. A ``.npy`` beat file holds ``segments`` only.
+#: Every key of an ``.npz`` beat file, in the order written; a key whose ``make`` gives None is not written (it does
+#: not apply to those beats). A ``.npy`` beat file holds ``segments`` only.
 KEYS: tuple[Key, ...] = (
     Key("segments", "float32", "(n_beats, length)",
         "each beat from its R-peak (or pre_r_s before it), scaled to [0, 1] with its window, zero-padded",
@@ -138,6 +141,15 @@ KEYS: tuple[Key, ...] = (
     Key("vf_stretches", "str", "()",
         "ventricular flutter/fibrillation (no organised QRS) as 'start-stop' sample ranges at fs, space-separated "
         "(read with ecgseg.beatfile.stretches); '' none found or not looked for", _stretches_text, default=""),
+    Key("spans", "int64", "(n_beats, 2)",
+        "the columns [first, stop) of each segment that hold signal; the rest is zero padding",
+        lambda beats, record: None if beats.spans is None else beats.spans.astype(np.int64)),
+    Key("model_segments", "float32", "(n_beats, length)",
+        "the same beats cut model_pre_r_s before the R-peak, as the best shipped classifier for them reads them "
+        "(only when segments are cut otherwise)",
+        lambda beats, record: beats.model_segments),
+    Key("model_pre_r_s", "float64", "()", "where model_segments start before the R-peak (s)",
+        lambda beats, record: None if beats.model_segments is None else np.float64(beats.model_pre_r_s)),
 )
 
 _BY_NAME = {key.name: key for key in KEYS}
@@ -165,7 +177,8 @@ def beat_arrays(beats, record: str) -> dict[str, np.ndarray]:
     >>> list(arrays)[:4], arrays["fs"], str(arrays["peaks"])
     (['segments', 'labels', 'r_peaks', 'record'], np.float64(360.0), 'rule')
     """
-    return {key.name: key.make(beats, record) for key in KEYS}
+    arrays = {key.name: key.make(beats, record) for key in KEYS}
+    return {name: value for name, value in arrays.items() if value is not None}
 
 
 def key_array(name: str, beats, record: str) -> np.ndarray:
@@ -195,7 +208,7 @@ def concatenate(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     if not parts:
         raise ValueError("no records were segmented, nothing to join")
     joined = {}
-    for key in parts[0]:
+    for key in [key for key in parts[0] if all(key in p for p in parts)]:  # a key not all records have is dropped
         if np.ndim(parts[0][key]):
             joined[key] = np.concatenate([p[key] for p in parts])
         elif len({p[key].item() for p in parts}) == 1:
@@ -231,6 +244,26 @@ def scalar(arrays: dict[str, np.ndarray], key: str, name: str = "beats"):
         shown = ", ".join(str(v) for v in values[:5])
         raise ValueError(f"the beats in {name} have several {key} values ({shown}); use beats cut with one setting")
     return values[0].item()
+
+
+def cut_at(arrays: dict[str, np.ndarray], pre_r_s: float, name: str = "beats") -> dict[str, np.ndarray] | None:
+    """The beat file with ``segments`` the cut that starts ``pre_r_s`` before the R-peak, or None if it has none.
+
+    That cut is the file's ``segments``, or its ``model_segments`` (the same beats cut as a shipped classifier
+    reads them, :data:`KEYS`); the result's ``pre_r_s`` says which.
+
+    Examples
+    --------
+    >>> arrays = {"segments": np.zeros((2, 187), np.float32), "model_segments": np.ones((2, 187), np.float32),
+    ...           "model_pre_r_s": np.float64(0.25)}
+    >>> cut_at(arrays, 0.25)["segments"][0, 0], cut_at(arrays, 0.0)["segments"][0, 0], cut_at(arrays, 0.1)
+    (np.float32(1.0), np.float32(0.0), None)
+    """
+    if abs(scalar(arrays, "pre_r_s", name) - pre_r_s) < 1e-9:
+        return arrays
+    if "model_segments" in arrays and abs(scalar(arrays, "model_pre_r_s", name) - pre_r_s) < 1e-9:
+        return {**arrays, "segments": arrays["model_segments"], "pre_r_s": arrays["model_pre_r_s"]}
+    return None
 
 
 def save_npy_bytes(array: np.ndarray) -> bytes:

@@ -14,7 +14,7 @@ import numpy as np
 from . import _kernels
 from .scheme import DEFAULTS
 
-__all__ = ["Beats", "window_periods", "segment_lengths", "cut_beats", "n_close", "SHORT_PERIOD_S"]
+__all__ = ["Beats", "window_periods", "segment_lengths", "segment_spans", "cut_beats", "n_close", "SHORT_PERIOD_S"]
 
 #: A heartbeat period below this (300 beats/min) is not physiological: the rule mistook one QRS for two beats.
 SHORT_PERIOD_S = 0.2
@@ -83,6 +83,14 @@ class Beats:
     inverted : bool
         The detector found the lead inverted (QRS pointing down); with ``polarity="auto"`` the beats were cut
         from the upright signal (``-signal``).
+    spans : numpy.ndarray, shape (n_beats, 2) int64
+        The columns ``[first, stop)`` of each segment that hold signal; the rest is zero padding (before
+        ``first``: a ``pre_r_s`` reaching back past the window's start; from ``stop``: the beat ended).
+    model_segments : numpy.ndarray, shape (n_beats, length) float32, optional
+        The same beats cut ``model_pre_r_s`` before their R-peak, when the shipped classifier that suits them reads
+        that cut and ``segments`` are cut otherwise (:func:`ecgseg.scheme.classifier_pre_r_s`).
+    model_pre_r_s : float, optional
+        Where ``model_segments`` start before the R-peak (s).
     """
 
     segments: np.ndarray
@@ -109,9 +117,21 @@ class Beats:
     quality: np.ndarray | None = field(default=None)
     vf_stretches: np.ndarray | None = field(default=None)
     inverted: bool = False
+    spans: np.ndarray | None = field(default=None)
+    model_segments: np.ndarray | None = field(default=None)
+    model_pre_r_s: float | None = None
 
     def __len__(self) -> int:
         return self.segments.shape[0]
+
+    @property
+    def rr(self) -> np.ndarray:
+        """The R-R context of each beat, (n_beats, 6) float32, columns :data:`ecgseg.rhythm.RR_FEATURES`: previous
+        and next R-R (s), the local mean R-R and their ratios, from ``r_peaks`` (meaningful when they are every beat:
+        a detector's or the annotations, not the paper's rule)."""
+        from .rhythm import rr_features
+
+        return rr_features(self.r_peaks, self.fs)
 
     @property
     def n_short(self) -> int:
@@ -188,6 +208,29 @@ def segment_lengths(positions, periods, window: int, *, period_factor: float = D
     wanted = np.rint(period_factor * np.asarray(periods, dtype=np.float64)).astype(np.int64)
     to_window_end = (positions // window + 1) * window - positions
     return pre + np.minimum(wanted, to_window_end)
+
+
+def segment_spans(positions, lengths, window: int, n_samples: int, *, length: int = DEFAULTS.length,
+                  pre: int = 0) -> np.ndarray:
+    """The columns ``[first, stop)`` of each cut segment that hold signal, as :func:`cut_beats` fills them.
+
+    ``lengths`` are :func:`segment_lengths`'s; a segment holds nothing before its window's start (a ``pre`` reaching
+    back past it), nothing from its length on, and nothing past the signal's ``n_samples``. The rest is zero padding.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_beats, 2) int64
+
+    Examples
+    --------
+    >>> segment_spans([2, 11], [3, 5], 10, 14, length=5, pre=2).tolist()
+    [[0, 3], [1, 5]]
+    """
+    positions = np.asarray(positions, dtype=np.int64)
+    starts = positions - pre
+    first = np.clip(positions // window * window - starts, 0, None)
+    stop = np.minimum(np.minimum(np.asarray(lengths, dtype=np.int64), length), n_samples - starts)
+    return np.stack([np.minimum(first, stop), np.maximum(stop, 0)], axis=1).astype(np.int64)
 
 
 def cut_beats(

@@ -24,7 +24,7 @@ from .labels import beat_symbols, label_beats, reference_beats
 from .annotations import DEFAULT_ANNOTATOR
 from .records import DEFAULT_DB, open_record
 from .peaks import DETECTORS
-from .scheme import RECOMMENDED_PEAKS
+from .scheme import DEFAULTS, RECOMMENDED_PEAKS, classifier_pre_r_s
 from .segmentation import Spool, segment
 from .terms import setting
 
@@ -98,7 +98,7 @@ def _source(record, db, data_dir, channel, annotator):
     return record
 
 
-def _cut(source, peaks, chunk_s, tolerance_s, params, spool=None) -> Beats:
+def _cut(source, peaks, chunk_s, tolerance_s, params, spool=None, model_cut=True, model_spool=None) -> Beats:
     method = peaks if isinstance(peaks, str) else "given"
     if method == "annotations":
         why = source.annotation_problem or "no reference annotations"
@@ -111,6 +111,13 @@ def _cut(source, peaks, chunk_s, tolerance_s, params, spool=None) -> Beats:
     beats = segment(source.signal, source.fs, peaks=peaks, chunk_s=chunk_s, spool=spool, **params)
     beats = replace(beats, peaks=method, lead=source.channel, channel=source.channel_index, database=source.database,
                     notes=beats.notes + source.notes, diagnosis=source.diagnosis)
+    cut = classifier_pre_r_s(method)
+    if model_cut and abs(cut - params.get("pre_r_s", DEFAULTS.pre_r_s)) > 1e-9:
+        # the same beats (the same R-peaks, periods, windows and polarity: the same steps, a detector run again
+        # deterministically) cut as the classifier that suits them reads them; quality is measured once
+        again = segment(source.signal, source.fs, peaks=peaks, chunk_s=chunk_s, spool=model_spool,
+                        **{**params, "pre_r_s": cut, "quality": False})
+        beats = replace(beats, model_segments=again.segments, model_pre_r_s=cut)
     if not source.has_annotations:
         # nothing to count the rule's misses against: count what the recommended detector finds instead
         return replace(beats, n_detected=_detected(source, chunk_s)) if method == "rule" else beats
@@ -141,6 +148,7 @@ def segment_record(
     peaks="rule",
     chunk_s: float | None = None,
     tolerance_s: float = TOLERANCE_S,
+    model_cut: bool = True,
     **params,
 ) -> Beats:
     """Segment one record and label its beats from its reference annotations.
@@ -160,13 +168,18 @@ def segment_record(
         (see :func:`ecgseg.segment`).
     tolerance_s : float
         A cut beat takes the class of the reference beat within this distance (EC57's 150 ms).
+    model_cut : bool
+        Also cut the same beats as the best shipped classifier for them reads them (``Beats.model_segments``:
+        0.25 s before the R-peak for beats cut at a detector's or the annotations' R-peaks, at the R-peak for the
+        rule's), when ``pre_r_s`` cuts them otherwise, so :func:`ecgseg.classify_beats` can use that model.
     **params
         The scheme's keywords, passed to :func:`ecgseg.segment`.
 
     Returns
     -------
     Beats
-        With ``labels`` and ``n_missed`` when the record has annotations.
+        With ``labels``, ``n_missed`` and ``n_reference`` when the record has annotations, ``n_detected`` when it
+        has none and was cut at the rule's R-peaks.
 
     Raises
     ------
@@ -182,7 +195,8 @@ def segment_record(
     >>> bool((chunked.segments == beats.segments).all())
     True
     """
-    return _cut(_source(record, db, data_dir, channel, annotator), peaks, chunk_s, tolerance_s, params)
+    return _cut(_source(record, db, data_dir, channel, annotator), peaks, chunk_s, tolerance_s, params,
+                model_cut=model_cut)
 
 
 def write_record(
@@ -218,7 +232,10 @@ def write_record(
     ('100', 1073, 1201)
     """
     source = _source(record, db, data_dir, channel, annotator)
-    with Spool(spool_dir) if chunk_s is not None else contextlib.nullcontext() as spool:
-        beats = _cut(source, peaks, chunk_s, tolerance_s, params, spool)
+    model_cut = Path(path).suffix == ".npz"  # only an .npz keeps more than the segments
+    with contextlib.ExitStack() as stack:
+        spool, model_spool = ((stack.enter_context(Spool(spool_dir)), stack.enter_context(Spool(spool_dir)))
+                              if chunk_s is not None else (None, None))
+        beats = _cut(source, peaks, chunk_s, tolerance_s, params, spool, model_cut, model_spool)
         save_beats(path, beat_arrays(beats, source.name))
     return RecordSummary.of(beats, source.name, Path(path).name)

@@ -13,7 +13,8 @@ from dataclasses import dataclass, fields
 
 from .terms import say
 
-__all__ = ["Scheme", "DEFAULTS", "PARAMETERS", "check_tolerance", "DETECTOR_NAMES", "PEAKS", "RECOMMENDED_PEAKS"]
+__all__ = ["Scheme", "DEFAULTS", "PARAMETERS", "check_tolerance", "DETECTOR_NAMES", "PEAKS", "RECOMMENDED_PEAKS",
+           "CONTEXT_PRE_R_S", "classifier_pre_r_s"]
 
 
 @dataclass(frozen=True)
@@ -131,3 +132,20 @@ PEAKS = (DETECTOR_NAMES[0], "annotations", *DETECTOR_NAMES[1:])
 #: The detector that finds nearly every beat (Se 99.9% on MIT-BIH): what the commands that analyse a record
 #: (``report``, ``plot record``) cut at by default, and what a rule cut's summary is compared with.
 RECOMMENDED_PEAKS = "hamilton"
+#: Where the segments the shipped context classifier reads start before the R-peak (s): the P wave is in them.
+CONTEXT_PRE_R_S = 0.25
+
+
+def classifier_pre_r_s(peaks: str) -> float:
+    """Where the segments start that the best shipped classifier for beats cut at ``peaks`` reads (s before the R).
+
+    Beats whose R-peaks are every beat (a detector's or the annotations) suit the context model, which reads
+    R-R intervals and segments cut :data:`CONTEXT_PRE_R_S` before the R-peak; the paper's rule misses about half the
+    beats, so its R-R intervals are wrong and its beats go to the waveform-only model, which reads the paper's cut.
+
+    Examples
+    --------
+    >>> classifier_pre_r_s("hamilton"), classifier_pre_r_s("rule")
+    (0.25, 0.0)
+    """
+    return DEFAULTS.pre_r_s if peaks == "rule" else CONTEXT_PRE_R_S

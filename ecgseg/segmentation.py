@@ -36,7 +36,7 @@ import tempfile
 import numpy as np
 
 from . import _kernels
-from .beats import Beats, cut_beats, segment_lengths, window_periods
+from .beats import Beats, cut_beats, segment_lengths, segment_spans, window_periods
 from .peaks import DETECTIONS, DETECTORS, rescale_indices, rule_peaks
 from .gaps import Filled, Stretch, describe_gaps, find_gaps, gap_error, valid_stretches
 from .scheme import DEFAULTS, Scheme
@@ -485,7 +485,7 @@ def _run(parts, sink, fs, rate, window, scheme, refractory, extent, filled) -> d
     windows without a T the median of all windows: the fields of Beats. The rule's peaks in ``filled`` gaps are
     dropped (a line drawn where there was no signal has no beats)."""
     pre = scheme.samples(scheme.pre_r_s, rate)
-    out = {"r_peaks": [], "positions": [], "windows": [], "periods": [], "window_periods": []}
+    out = {"r_peaks": [], "positions": [], "windows": [], "periods": [], "window_periods": [], "spans": []}
     first_window = 0
     for start, n_samples, regions, r_peaks in parts:
         n_out = resampled_length(n_samples, fs, rate)
@@ -505,13 +505,16 @@ def _run(parts, sink, fs, rate, window, scheme, refractory, extent, filled) -> d
             cut_periods = np.where(np.isnan(beat_periods), _LONG_PERIOD, beat_periods)
             sink.add(cut_beats(x_normalized, local, cut_periods, window, period_factor=scheme.period_factor,
                                length=scheme.length, pre=pre))
+            lengths = segment_lengths(local, cut_periods, window, period_factor=scheme.period_factor, pre=pre)
+            spans = segment_spans(local, lengths, window, x_normalized.shape[0], length=scheme.length, pre=pre)
             for key, value in zip(out, (cut_r + start, local + a, (local + a) // window + first_window, beat_periods,
-                                        region_periods)):
+                                        region_periods, spans)):
                 out[key].append(value)
         first_window += -(-n_out // window)
     if extent[0] == extent[1]:
         raise ValueError(f"signal is flat (every sample is {extent[0]!r}); there are no beats to find")
     joined = {key: np.concatenate(value) if value else np.empty(0) for key, value in out.items()}
+    spans = joined["spans"].reshape(-1, 2).astype(np.int64)
     all_periods, periods = joined["window_periods"], joined["periods"].astype(np.float64)
     missing = np.isnan(all_periods)
     n_fallback = int(np.count_nonzero(missing))
@@ -527,6 +530,8 @@ def _run(parts, sink, fs, rate, window, scheme, refractory, extent, filled) -> d
         lengths = segment_lengths(at, np.full(fallback_beats.size, median), window, period_factor=scheme.period_factor,
                                   pre=pre)
         sink.trim(fallback_beats, np.maximum(lengths, 0))
+        spans[fallback_beats, 1] = np.minimum(spans[fallback_beats, 1], np.maximum(lengths, 0))
+        spans[fallback_beats, 0] = np.minimum(spans[fallback_beats, 0], spans[fallback_beats, 1])
         periods[fallback_beats] = median
     return dict(
         r_peaks=joined["r_peaks"].astype(np.int64),
@@ -536,4 +541,5 @@ def _run(parts, sink, fs, rate, window, scheme, refractory, extent, filled) -> d
         fs_out=float(rate),
         n_windows=first_window,
         n_fallback_windows=n_fallback,
+        spans=spans,
     )

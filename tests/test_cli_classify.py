@@ -34,13 +34,55 @@ def test_cli_classify_file_and_stdin_agree(tmp_path, beats_100):
     from_file = runner.invoke(cli, ["classify", str(path)])
     assert from_file.exit_code == 0, from_file.output
     lines = from_file.stdout.splitlines()
-    assert lines[0] == "beat\tclass\tprobability" and len(lines) == len(beats_100) + 1
+    assert lines[0] == "beat\tclass\tprobability" and len(lines) == len(beats_100) + 1  # a .npy: the segments only
     assert lines[1].split("\t")[1] in "NSVFQ" and 0.2 <= float(lines[1].split("\t")[2]) <= 1
-    assert f"{len(beats_100)} beats: N " in from_file.stderr
+    assert f"{path}: {len(beats_100)} beats: N " in from_file.stderr
     piped = subprocess.run([sys.executable, "-m", "ecgseg", "classify", "-", "--format", "csv", "-q"], cwd=REPO,
                            input=path.read_bytes(), capture_output=True, check=True)
     assert piped.stderr == b""
-    assert piped.stdout.decode().replace(",", "\t") == from_file.stdout
+    header, *rows = piped.stdout.decode().splitlines()
+    assert header == "beat,class,probability,p_N,p_S,p_V,p_F,p_Q"
+    assert [",".join(row.split(",")[:3]) for row in rows] == [line.replace("\t", ",") for line in lines[1:]]
+
+
+def test_classify_output_traces_each_beat_to_its_record(beat_files_100):
+    """Per beat: record, R-peak sample and time, class, its probability, every class's probability, the reference;
+    on stderr the model line and a count per record."""
+    _, _, at_r = beat_files_100
+    arrays = dict(np.load(at_r))
+    code, out, err = _run(["classify", str(at_r), "--format", "csv"])
+    assert code == 0, err
+    header, first, *rest = out.decode().splitlines()
+    assert header == "beat,record,r_peak,time_s,class,probability,p_N,p_S,p_V,p_F,p_Q,reference"
+    cells = first.split(",")
+    assert cells[:4] == ["0", "100", str(arrays["r_peaks"][0]), f"{arrays['r_peaks'][0] / 360:.3f}"]
+    p = np.array([float(c) for c in cells[6:11]])
+    assert abs(p.sum() - 1) < 2e-3 and cells[4] == "NSVFQ"[p.argmax()] and float(cells[5]) == p.max()
+    assert cells[11] == "NSVFQ"[arrays["labels"][0]] and len(rest) == len(arrays["segments"]) - 1
+    assert err.splitlines()[0] == (
+        "model: context_ds1.pt, the shipped context (R-R + pre-R) model, the best for " + str(at_r)
+        + ": its R-peaks come from the hamilton detector and it holds beats cut 0.25 s before them")
+    assert re.fullmatch(r"100: 2272 beats: N \d+ \(\d+\.\d%\), S .*; reference N 2238, S 33, V 1, F 0, Q 0; "
+                        r"agrees on \d+ of 2272 labelled beats \(\d+\.\d%\)", err.splitlines()[1])
+    rows = json.loads(_run(["classify", str(at_r), "--format", "json", "-q"])[1])
+    assert set(rows[0]) == set(header.split(",")) and rows[0]["r_peak"] == int(arrays["r_peaks"][0])
+    table = _run(["classify", str(at_r), "-q"])[1].decode().splitlines()[0]
+    assert table == "beat\trecord\tr_peak\ttime_s\tclass\tprobability\treference"
+
+
+def test_a_database_file_is_counted_per_record(beat_files_100, tmp_path):
+    from ecgseg.beatfile import concatenate
+
+    _, _, at_r = beat_files_100
+    one = dict(np.load(at_r))
+    other = {**one, "record": np.full(len(one["segments"]), "100b")}
+    both = tmp_path / "two.npz"
+    np.savez(both, **concatenate([one, other]))
+    code, _, err = _run(["classify", str(both), "--format", "npy"])
+    lines = err.splitlines()
+    assert code == 0 and len(lines) == 4
+    assert lines[1].startswith("100: 2272 beats: ") and lines[2].startswith("100b: 2272 beats: ")
+    assert lines[3].startswith(f"{both} (2 records): 4544 beats: ")
 
 
 def test_cli_classify_npy_and_json(tmp_path, beats_100):
@@ -89,47 +131,95 @@ def test_classify_routes_npz_with_r_peaks_to_the_context_model(beat_files_100):
 
     npy, npz, _ = beat_files_100
     code, out, err = _run(["classify", str(npz), "--format", "npy"])
-    assert code == 0 and "note:" not in err
+    assert code == 0 and "note:" not in err and err.startswith("model: context_ds1.pt")
     net, checkpoint = load_checkpoint(DEFAULT_CONTEXT_WEIGHTS)
     arrays = dict(np.load(npz))
     expected = predict_proba(net, *model_inputs(arrays, net.config), logit_bias=checkpoint["logit_bias"])
     assert np.allclose(np.load(io.BytesIO(out)), expected, atol=1e-5)
 
 
-def test_classify_npy_falls_back_to_the_waveform_model_with_a_note(beat_files_100):
+def test_the_paper_s_cut_at_detector_peaks_gets_the_context_model_from_the_cut_beside_it(beat_files_100):
+    """`segment --peaks hamilton -o b.npz` (the paper's cut) carries the context model's cut too: the best model,
+    with no other flag, and the same probabilities as beats cut with --pre-r-s 0.25 from the start."""
+    _, npz, at_r = beat_files_100
+    arrays, pre = dict(np.load(at_r)), dict(np.load(npz))
+    assert float(arrays["pre_r_s"]) == 0.0 and float(arrays["model_pre_r_s"]) == 0.25
+    assert np.array_equal(arrays["model_segments"], pre["segments"])  # exactly the beats cut 0.25 s before
+    assert "model_segments" not in pre  # cut as the best model reads them already
+    code, out, err = _run(["classify", str(at_r), "--format", "npy"])
+    assert code == 0 and err.startswith("model: context_ds1.pt")
+    assert np.array_equal(np.load(io.BytesIO(out)), np.load(io.BytesIO(_run(["classify", str(npz), "--format",
+                                                                             "npy", "-q"])[1])))
+
+
+def test_classify_npy_falls_back_to_the_waveform_model_and_says_why(beat_files_100):
     npy, _, _ = beat_files_100
     code, out, err = _run(["classify", str(npy)])
     assert code == 0
-    assert "carries no r_peaks or fs; classifying with the waveform-only model" in err
+    assert err.splitlines()[0] == (
+        f"model: kachuee_ds1.pt, the shipped waveform-only model: {npy} holds the segments only, without their "
+        "R-peaks (segment to an .npz with --peaks hamilton for the context model)")
     net, checkpoint = load_checkpoint(DEFAULT_WEIGHTS)
     expected = predict_proba(net, np.load(npy), logit_bias=checkpoint["logit_bias"]).argmax(axis=1)
     rows = out.decode().strip().splitlines()[1:]
     assert [r.split("\t")[1] for r in rows] == np.array(list("NSVFQ"))[expected].tolist()
-
-
-def test_npz_cut_otherwise_than_the_context_model_falls_back_with_a_note(beat_files_100):
-    at_r = beat_files_100[2]
-    code, _, err = _run(["classify", str(at_r), "-q"])
-    assert code == 0 and err == ""  # -q silences the note too
-    code, _, err = _run(["classify", str(at_r)])
-    assert code == 0 and "was cut 0 s before the R-peak, not 0.25 s (--pre-r-s 0.25); classifying with the waveform-only model" in err
+    assert _run(["classify", str(npy), "-q"])[2] == ""  # -q silences the model line too
 
 
 def test_rr_from_the_rule_peaks_is_not_trusted(data_dir, tmp_path):
-    """The rule misses about half the beats, so its R-R context is wrong: the waveform model classifies, with a note."""
-    path = tmp_path / "rule.npz"
-    result = CliRunner().invoke(cli, ["segment", "record", "100", "--data-dir", str(data_dir), "-q", "-o", str(path)])
-    assert result.exit_code == 0 and str(np.load(path)["peaks"]) == "rule"
-    code, _, err = _run(["classify", str(path)])
-    assert code == 0
-    assert "has R-peaks from the paper's rule, which misses beats (cut with --peaks hamilton for the context model)" in err
+    """The rule misses about half the beats, so its R-R context is wrong: the waveform model classifies and says
+    why; the context model given by hand is refused in one sentence."""
+    for extra in ([], ["--pre-r-s", "0.25"]):  # the waveform model's cut is carried beside a 0.25 s cut
+        path = tmp_path / "rule.npz"
+        result = CliRunner().invoke(cli, ["segment", "record", "100", "--data-dir", str(data_dir), "-q", "-o",
+                                          str(path), *extra])
+        assert result.exit_code == 0 and str(np.load(path)["peaks"]) == "rule"
+        code, _, err = _run(["classify", str(path)])
+        assert code == 0
+        assert err.splitlines()[0] == (
+            f"model: kachuee_ds1.pt, the shipped waveform-only model: {path} has R-peaks from the paper's rule, which "
+            "misses beats (segment with --peaks hamilton for the context model)")
+        code, out, err = _run(["classify", str(path), "--model", str(DEFAULT_CONTEXT_WEIGHTS)])
+        assert (code, out) == (1, b"")
+        assert err == (f"Error: model context_ds1.pt reads the R-R intervals around each beat, but {path} was cut at "
+                       "the paper's rule's R-peaks, which miss about half the beats, so those intervals are wrong; "
+                       "segment with --peaks hamilton, or use a waveform-only model\n")
 
 
 def test_context_model_on_beats_without_rr_is_a_one_line_error(beat_files_100):
     npy, _, _ = beat_files_100
     code, out, err = _run(["classify", str(npy), "--model", str(DEFAULT_CONTEXT_WEIGHTS)])
     assert code == 1 and out == b""
-    assert err.count("\n") == 1 and "reads the rhythm of the beats but" in err and "or a waveform-only model" in err
+    assert err == (f"Error: model context_ds1.pt reads the rhythm around each beat, but {npy} carries no R-R context "
+                   "(rr); segment to an .npz with --peaks hamilton, or use a waveform-only model\n")
+
+
+def test_beats_at_another_rate_are_refused(beat_files_100, tmp_path):
+    """Beats cut at 250 Hz hold 0.75 s, not 1.5 s: no model reads them; a sentence, exit 1, nothing on stdout."""
+    _, _, at_r = beat_files_100
+    arrays = dict(np.load(at_r))
+    fast = tmp_path / "x.npz"
+    np.savez(fast, **{**arrays, "fs_out": np.float64(250.0)})
+    for model in ([], ["--model", str(DEFAULT_WEIGHTS)]):
+        code, out, err = _run(["classify", str(fast), *model])
+        assert (code, out) == (1, b"")
+        assert err == (f"Error: {fast} holds beats sampled at 250 Hz, but model {'context' if not model else 'kachuee'}"
+                       f"_ds1.pt reads beats sampled at 125 Hz; segment with --fs-out 125\n")
+    with pytest.raises(ValueError, match=r"segment with fs_out=125.0$"):
+        from ecgseg import classify_beats
+
+        classify_beats(str(fast))
+
+
+def test_a_cut_the_model_does_not_read_is_refused(beat_files_100, tmp_path):
+    _, npz, _ = beat_files_100
+    arrays = {k: v for k, v in np.load(npz).items() if not k.startswith("model_")}  # a file from before the cut
+    path = tmp_path / "pre.npz"
+    np.savez(path, **arrays)
+    code, out, err = _run(["classify", str(path), "--model", str(DEFAULT_WEIGHTS)])
+    assert (code, out) == (1, b"")
+    assert err == (f"Error: model kachuee_ds1.pt reads beats cut 0 s before the R-peak, but {path} holds beats cut "
+                   "0.25 s before it; segment with --pre-r-s 0\n")
 
 
 def test_cli_train_and_evaluate(tmp_path):

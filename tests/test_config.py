@@ -52,15 +52,24 @@ def _file(**keys):
     return {"segments": np.zeros((3, 187), np.float32), **keys}
 
 
-R = np.array([0, 288, 576])
+RR = np.ones((3, 6), np.float32)
+R = dict(r_peaks=np.array([100, 400, 700]), fs=np.float64(360.0))
+CUT_025 = dict(model_segments=np.ones((3, 187), np.float32), model_pre_r_s=np.float64(0.25))
 
 
 @pytest.mark.parametrize("arrays, expected, why", [
-    (_file(), DEFAULT_WEIGHTS, "b.npz carries no r_peaks or fs"),
-    (_file(r_peaks=R, fs=np.float64(360), peaks=np.array("rule"), pre_r_s=np.float64(0.25)), DEFAULT_WEIGHTS, "R-peaks from the paper's rule"),
-    (_file(r_peaks=R, fs=np.float64(360), peaks=np.array("hamilton"), pre_r_s=np.float64(0.0)), DEFAULT_WEIGHTS, "was cut 0 s before the R-peak, not 0.25 s (--pre-r-s 0.25)"),
-    (_file(r_peaks=R, fs=np.float64(360), peaks=np.array("hamilton"), pre_r_s=np.float64(0.25)), DEFAULT_CONTEXT_WEIGHTS, None),
-    (_file(r_peaks=R, fs=np.float64(360), peaks=np.array("annotations"), pre_r_s=np.float64(0.25)), DEFAULT_CONTEXT_WEIGHTS, None),
+    (_file(), DEFAULT_WEIGHTS,
+     "b.npz holds the segments only, without their R-peaks (segment to an .npz with peaks='hamilton' for the context "
+     "model)"),
+    (_file(**R, rr=RR, peaks=np.array("rule"), pre_r_s=np.float64(0.25)), DEFAULT_WEIGHTS,
+     "b.npz has R-peaks from the paper's rule, which misses beats (segment with peaks='hamilton' for the context "
+     "model)"),
+    (_file(**R, rr=RR, peaks=np.array("hamilton"), pre_r_s=np.float64(0.0)), DEFAULT_WEIGHTS,
+     "b.npz holds no beats cut 0.25 s before the R-peak (segment with pre_r_s=0.25)"),
+    # the paper's cut, with the context model's cut beside it (what `segment --peaks hamilton -o b.npz` writes)
+    (_file(**R, **CUT_025, rr=RR, peaks=np.array("hamilton"), pre_r_s=np.float64(0.0)), DEFAULT_CONTEXT_WEIGHTS, None),
+    (_file(**R, rr=RR, peaks=np.array("hamilton"), pre_r_s=np.float64(0.25)), DEFAULT_CONTEXT_WEIGHTS, None),
+    (_file(**R, rr=RR, peaks=np.array("annotations"), pre_r_s=np.float64(0.25)), DEFAULT_CONTEXT_WEIGHTS, None),
 ])
 def test_the_model_choice_follows_what_the_file_carries(arrays, expected, why):
     path, reason = choose_model(arrays, name="b.npz")
@@ -68,7 +77,24 @@ def test_the_model_choice_follows_what_the_file_carries(arrays, expected, why):
     if why is None:
         assert reason is None
     else:
-        assert why in reason and reason.endswith("; classifying with the waveform-only model")
+        assert reason == why + "; classifying with the waveform-only model"
+
+
+def test_the_choice_line_says_which_model_and_why():
+    from ecgseg.classify.config import choice_line
+    from ecgseg.terms import command_line
+
+    best = _file(**R, **CUT_025, rr=RR, peaks=np.array("hamilton"), pre_r_s=np.float64(0.0))
+    rule = _file(**R, rr=RR, peaks=np.array("rule"))
+    with command_line():
+        assert choice_line(best, *choose_model(best, name="b.npz"), name="b.npz") == (
+            "model: context_ds1.pt, the shipped context (R-R + pre-R) model, the best for b.npz: its R-peaks come from "
+            "the hamilton detector and it holds beats cut 0.25 s before them")
+        assert choice_line(rule, *choose_model(rule, name="b.npz"), name="b.npz") == (
+            "model: kachuee_ds1.pt, the shipped waveform-only model: b.npz has R-peaks from the paper's rule, which "
+            "misses beats (segment with --peaks hamilton for the context model)")
+        assert choice_line(rule, "m.pt", None, name="b.npz", given=True) == "model: m.pt (given with --model)"
+    assert SHIPPED[DEFAULT_CONTEXT_WEIGHTS].pre_r_s == 0.25  # scheme.CONTEXT_PRE_R_S, the cut segment adds
 
 
 def test_the_choice_loads_nothing_and_takes_a_given_model_as_given(tmp_path):

@@ -88,3 +88,23 @@ def test_annotations_are_required_for_annotation_peaks(synthetic_db, tmp_path):
             segment_record(tmp_path / "s1", peaks="annotations", chunk_s=chunk_s)
     beats = segment_record(tmp_path / "s1")
     assert beats.labels is None and beats.n_missed is None
+
+
+def test_a_record_file_carries_the_cut_the_best_classifier_reads(data_dir, tmp_path):
+    """Beats cut at every beat's R-peak (annotations, a detector) are also cut 0.25 s before it, as the context model
+    reads them; beats cut 0.25 s before the rule's R-peaks also carry the paper's cut, as the waveform model reads
+    them: the same beats, exactly as cutting with that pre_r_s gives them, whole or streamed in chunks."""
+    for peaks, pre_r_s, other in (("annotations", 0.0, 0.25), ("rule", 0.25, 0.0)):
+        reference = segment_record("100", data_dir=data_dir, peaks=peaks, pre_r_s=other)
+        for chunk_s in (None, 600):
+            path = tmp_path / f"{peaks}{chunk_s}.npz"
+            write_record(path, "100", data_dir=data_dir, peaks=peaks, pre_r_s=pre_r_s, chunk_s=chunk_s)
+            arrays = load_beats(path)
+            assert float(arrays["pre_r_s"]) == pre_r_s and float(arrays["model_pre_r_s"]) == other
+            assert np.array_equal(arrays["model_segments"], reference.segments)
+            assert np.array_equal(arrays["r_peaks"], reference.r_peaks)
+    # cut as the best model reads them already, or asked not to: no second cut
+    assert segment_record("100", data_dir=data_dir).model_segments is None
+    assert segment_record("100", data_dir=data_dir, peaks="annotations", model_cut=False).model_segments is None
+    write_record(tmp_path / "only.npy", "100", data_dir=data_dir, peaks="annotations")  # a .npy keeps segments only
+    assert set(load_beats(tmp_path / "only.npy")) == {"segments"}

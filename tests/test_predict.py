@@ -60,7 +60,8 @@ def test_beats_cut_before_the_r_peak_need_a_model_trained_so(beat_files_100):
     npz = beat_files_100[1]
     arrays = dict(np.load(npz))
     arrays["pre_r_s"] = np.float64(0.4)
-    with pytest.raises(ValueError, match="starts 0.4 s before"):
+    with pytest.raises(ValueError, match=r"^model kachuee_ds1.pt reads beats cut 0 s before the R-peak, but x.npz holds "
+                                         r"beats cut 0.4 s before it; segment with pre_r_s=0.0$"):
         load_classifier(arrays, DEFAULT_WEIGHTS, name="x.npz").inputs(arrays, "x.npz")
 
 
@@ -111,7 +112,9 @@ def test_a_given_model_that_does_not_fit_the_beats_is_refused(beat_files_100):
     npy = beat_files_100[0]
     arrays = {"segments": np.load(npy)}
     classifier = load_classifier(arrays, DEFAULT_CONTEXT_WEIGHTS, name="100.npy")
-    with pytest.raises(ValueError, match=r"model .*context_ds1.pt reads the rhythm of the beats but 100.npy carries no r_peaks"):
+    with pytest.raises(ValueError, match=r"^model context_ds1.pt reads the rhythm around each beat, but 100.npy carries no "
+                                         r"r_peaks or fs; segment to an .npz with peaks='hamilton', or use a "
+                                         r"waveform-only model$"):
         classifier.inputs(arrays, "100.npy")
     with pytest.raises(ValueError, match=r"and r_peaks \(2,\) must be \(n_beats, length\) and \(n_beats,\)"):
         classifier.inputs({**dict(np.load(beat_files_100[1])), "r_peaks": np.arange(2)}, "x")

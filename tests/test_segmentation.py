@@ -206,3 +206,20 @@ def test_beats_too_close_to_the_previous_one_are_counted_whatever_their_period()
     beats = ecgseg.segment(signal, 360, peaks="hamilton")
     doubled = ecgseg.segment(signal, 360, peaks=np.sort(np.concatenate([beats.r_peaks, beats.r_peaks[:5] + 30])))
     assert beats.n_close == 0 and doubled.n_close == 5  # 83 ms apart: one QRS taken twice
+@pytest.mark.parametrize("pre_r_s", [0.0, 0.25])
+def test_spans_mark_the_signal_in_each_segment_and_only_padding_outside(pre_r_s):
+    """Outside [first, stop) a segment is zero padding; inside it is the signal (whole and chunked alike)."""
+    signal, r_samples = synthetic_ecg(360, 95.3, seed=5)
+    for peaks in ("rule", r_samples):
+        whole = ecgseg.segment(signal, 360, peaks=peaks, pre_r_s=pre_r_s)
+        chunked = ecgseg.segment(signal, 360, peaks=peaks, pre_r_s=pre_r_s, chunk_s=30)
+        assert np.array_equal(whole.spans, chunked.spans)
+        columns = np.arange(whole.segments.shape[1])
+        inside = (columns >= whole.spans[:, :1]) & (columns < whole.spans[:, 1:])
+        assert (whole.segments[~inside] == 0).all()
+        # inside, a sample is exactly 0 only where the window's minimum is: rare
+        assert np.count_nonzero(whole.segments[inside] == 0) <= len(whole)
+        lengths = whole.spans[:, 1] - whole.spans[:, 0]
+        assert (lengths > 0).all() and (lengths < whole.segments.shape[1]).any()
+        if pre_r_s:  # some beats start within 0.25 s of their window: padded at the front
+            assert (whole.spans[:, 0] > 0).any()

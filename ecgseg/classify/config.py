@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ..aami import AAMI_CLASSES, INTER_CLASSES
+from ..scheme import CONTEXT_PRE_R_S, RECOMMENDED_PEAKS
 from ..scheme import DEFAULTS as SCHEME
+from ..terms import setting
 
 __all__ = ["CLASS_NAMES", "ARCHS", "CONTEXTS", "BALANCE", "VALIDATION", "ModelConfig", "TrainConfig",
-           "DEFAULT_WEIGHTS", "DEFAULT_CONTEXT_WEIGHTS", "Shipped", "SHIPPED", "needs_context", "lacks", "choose_model"]
+           "DEFAULT_WEIGHTS", "DEFAULT_CONTEXT_WEIGHTS", "Shipped", "SHIPPED", "needs_context", "lacks", "choose_model", "choice_line"]
 
 #: The classes the shipped models predict, in output order (the AAMI classes).
 CLASS_NAMES = AAMI_CLASSES
@@ -49,7 +51,7 @@ class Shipped(NamedTuple):
 #: The shipped models by path. Shipping another model is changing its entry here.
 SHIPPED = {
     DEFAULT_WEIGHTS: Shipped("waveform-only", 0.0, ("segments",)),
-    DEFAULT_CONTEXT_WEIGHTS: Shipped("context (rhythm + template, pre-R)", 0.25, ("segments", "beat")),
+    DEFAULT_CONTEXT_WEIGHTS: Shipped("context (rhythm + template, pre-R)", CONTEXT_PRE_R_S, ("segments", "beat")),
 }
 
 
@@ -73,8 +75,8 @@ def lacks(arrays: dict, inputs) -> str | None:
 class ModelConfig:
     """Shape of the network. ``arch`` names one of :data:`ARCHS`; ``n_extra`` per-beat context features (the R-R
     features of :mod:`ecgseg.rhythm`) join the convolution output before the dense layers (0: waveform only).
-    ``pre_r_s`` records where the segments the model was trained on start (seconds before the R-peak), so a beat file
-    cut otherwise is refused. ``in_channels`` is 2 for a model that reads each beat beside its record's local
+    ``pre_r_s`` records where the segments the model was trained on start (seconds before the R-peak), and ``fs_out``
+    the rate they were sampled at (Hz), so a beat file cut otherwise is refused. ``in_channels`` is 2 for a model that reads each beat beside its record's local
     template (:func:`ecgseg.morphology.beat_templates`), 1 for the beat alone. ``context`` names where the
     ``n_extra`` features come from: ``"rr"`` the ``rr`` array of a beat file (:func:`ecgseg.rhythm.rr_features`),
     ``"beat"`` :func:`ecgseg.context.beat_context` computed from the file's R-peaks and segments, ``"cut"``
@@ -93,6 +95,7 @@ order: a transfer task's own classes, by default the AAMI classes (the arrhythmi
     n_extra: int = 0
     arch: str = "kachuee"
     pre_r_s: float = 0.0
+    fs_out: float = SCHEME.fs_out
     in_channels: int = 1
     context: str = "rr"
     class_names: tuple[str, ...] | None = None
@@ -184,16 +187,50 @@ def choose_model(arrays: dict, model=None, name: str = "beats") -> tuple[Path, s
     """
     if model is not None:
         return Path(model), None
-    from ..beatfile import scalar  # numpy: only when a file is there to look at
-
-    context = SHIPPED[DEFAULT_CONTEXT_WEIGHTS]
-    why = lacks(arrays, context.inputs)
-    if why is None and scalar(arrays, "peaks", name) == "rule":
-        # R-R intervals from the paper's rule are wrong where it missed beats (about half of them): not trusted.
-        why = "has R-peaks from the paper's rule, which misses beats (cut with --peaks hamilton for the context model)"
-    if why is None and abs(scalar(arrays, "pre_r_s", name) - context.pre_r_s) >= 1e-9:
-        pre = scalar(arrays, "pre_r_s", name)
-        why = f"was cut {pre:g} s before the R-peak, not {context.pre_r_s:g} s (--pre-r-s {context.pre_r_s:g})"
+    why = _why_not_context(arrays, name)
     if why is None:
         return DEFAULT_CONTEXT_WEIGHTS, None
     return DEFAULT_WEIGHTS, f"{name} {why}; classifying with the waveform-only model"
+
+
+def _why_not_context(arrays: dict, name: str) -> str | None:
+    """What keeps the shipped context model from a beat file, in words (``"has ..."``), or None."""
+    from ..beatfile import cut_at, scalar  # numpy: only when a file is there to look at
+
+    context = SHIPPED[DEFAULT_CONTEXT_WEIGHTS]
+    if "r_peaks" not in arrays:  # a plain .npy, or a CSV: the segments alone
+        return (f"holds the segments only, without their R-peaks (segment to an .npz with "
+                f"{setting('peaks', RECOMMENDED_PEAKS)} for the context model)")
+    why = lacks(arrays, context.inputs)
+    if why is None and scalar(arrays, "peaks", name) == "rule":
+        # R-R intervals from the paper's rule are wrong where it missed beats (about half of them): not trusted.
+        why = (f"has R-peaks from the paper's rule, which misses beats (segment with "
+               f"{setting('peaks', RECOMMENDED_PEAKS)} for the context model)")
+    if why is None and cut_at(arrays, context.pre_r_s, name) is None:
+        why = (f"holds no beats cut {context.pre_r_s:g} s before the R-peak (segment with "
+               f"{setting('pre_r_s', context.pre_r_s)})")
+    return why
+
+
+def choice_line(arrays: dict, path, reason: str | None, name: str = "beats", given: bool = False) -> str:
+    """One line saying which model classifies a beat file and why (what ``ecgseg classify`` prints).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> arrays = {"segments": np.zeros((2, 187), np.float32)}
+    >>> print(choice_line(arrays, *choose_model(arrays, name="b.npy"), name="b.npy"))
+    model: kachuee_ds1.pt, the shipped waveform-only model: b.npy holds the segments only, without their R-peaks (segment to an .npz with peaks='hamilton' for the context model)
+    """
+    path = Path(path)
+    if given:
+        return f"model: {path} (given with {setting('model')})"
+    shipped = f"{path.name}, the shipped {SHIPPED[path].description} model" if path in SHIPPED else str(path)
+    if reason is not None:
+        return f"model: {shipped}: {name} {_why_not_context(arrays, name)}"
+    from ..beatfile import scalar
+
+    peaks = scalar(arrays, "peaks", name)
+    found = "the reference annotations" if peaks == "annotations" else f"the {peaks} detector" if peaks else "given"
+    return (f"model: {shipped}, the best for {name}: its R-peaks come from {found} and it holds beats cut "
+            f"{SHIPPED[path].pre_r_s:g} s before them")

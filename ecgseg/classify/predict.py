@@ -17,10 +17,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..beatfile import CSV_CLASS, beat_arrays, load_beats, scalar
+from ..beatfile import CSV_CLASS, beat_arrays, cut_at, load_beats, scalar
 from ..context import CONTEXT_FEATURES, CUT_FEATURES, cut_doubt, model_inputs
 from ..scheme import DEFAULTS as SCHEME
-from .config import SHIPPED, choose_model, lacks
+from ..scheme import RECOMMENDED_PEAKS
+from ..signal import MAX_RATE_ERROR
+from ..terms import setting
+from .config import SHIPPED, choice_line, choose_model, lacks, needs_context
 from .model import BeatNet, load_checkpoint
 
 __all__ = ["check_segments", "check_beats", "logits", "predict_proba", "Classifier", "load_classifier",
@@ -81,7 +84,7 @@ def check_beats(segments, config, name: str = "beats") -> np.ndarray:
 
 
 def logits(net: BeatNet, segments, extra=None, *, batch_size: int = 1024, threads: int | None = None,
-           name: str = "beats") -> np.ndarray:
+           name: str = "beats", progress=None) -> np.ndarray:
     """The network's raw outputs (n_beats, n_classes) float32 for beats and their context, in batches.
 
     The one forward loop of the package: inference and training's validation both run through it. The model is
@@ -100,6 +103,8 @@ def logits(net: BeatNet, segments, extra=None, *, batch_size: int = 1024, thread
         Torch's intra-op threads for the call.
     name : str
         The beats' name in messages.
+    progress : callable, optional
+        Called after each batch with the number of beats in it (a progress bar's ``update``).
     """
     segments = check_beats(segments, net.config, name)
     context = None
@@ -122,6 +127,8 @@ def logits(net: BeatNet, segments, extra=None, *, batch_size: int = 1024, thread
             for start in range(0, segments.shape[0], batch_size):
                 batch = slice(start, start + batch_size)
                 out[batch] = net(x[batch], None if context is None else context[batch]).numpy()
+                if progress is not None:
+                    progress(min(batch_size, segments.shape[0] - start))
     finally:
         torch.set_num_threads(previous)
         net.train(was_training)
@@ -129,7 +136,7 @@ def logits(net: BeatNet, segments, extra=None, *, batch_size: int = 1024, thread
 
 
 def predict_proba(net: BeatNet, segments, extra=None, *, logit_bias=None, batch_size: int = 1024,
-                  threads: int | None = None, name: str = "beats") -> np.ndarray:
+                  threads: int | None = None, name: str = "beats", progress=None) -> np.ndarray:
     """Class probabilities (n_beats, n_classes) float32 of beats and, for a model that takes it, their context.
 
     ``extra`` is the context (n_beats, n_extra): the R-R features (``rr`` of a beat file) or the beat context.
@@ -143,7 +150,8 @@ def predict_proba(net: BeatNet, segments, extra=None, *, logit_bias=None, batch_
     >>> p.shape, bool(np.allclose(p.sum(axis=1), 1, atol=1e-5))
     ((10, 5), True)
     """
-    out = torch.from_numpy(logits(net, segments, extra, batch_size=batch_size, threads=threads, name=name))
+    out = torch.from_numpy(logits(net, segments, extra, batch_size=batch_size, threads=threads, name=name,
+                                  progress=progress))
     if logit_bias is not None:
         out = out + torch.as_tensor(logit_bias, dtype=torch.float32)
     return torch.softmax(out, dim=1).numpy()
@@ -163,6 +171,8 @@ class Classifier:
         The model file.
     reason : str or None
         Why the shipped waveform-only model classifies a file the context model cannot take (None otherwise).
+    choice : str
+        One line saying which model this is and why it was chosen (``ecgseg classify`` prints it).
     doubt : str or None
         Set by :func:`classify_beats` when the inputs it read are doubtful (a model reading the ``cut`` context of
         rows that are mostly not consecutive beats: :func:`ecgseg.context.cut_doubt`); None otherwise.
@@ -172,6 +182,7 @@ class Classifier:
     checkpoint: dict
     path: Path
     reason: str | None = None
+    choice: str = ""
     doubt: str | None = None
 
     @property
@@ -198,28 +209,41 @@ class Classifier:
         ValueError
             The file lacks what the model reads, or its beats were cut with another ``pre_r_s``.
         """
-        why = lacks(arrays, self.checkpoint.get("inputs", ()))
+        label = self.path.name if self.path in SHIPPED else str(self.path)
+        inputs = self.checkpoint.get("inputs", ())
+        why = lacks(arrays, inputs)
         if why is not None:
-            raise ValueError(f"model {self.path} reads the rhythm of the beats but {name} {why}; pass the .npz "
-                             "`ecgseg segment ... -o beats.npz` writes, or a waveform-only model")
-        length, want_length = np.shape(arrays["segments"])[-1], self.net.config.input_length
+            raise ValueError(f"model {label} reads the rhythm around each beat, but {name} {why}; segment to an .npz "
+                             f"with {setting('peaks', RECOMMENDED_PEAKS)}, or use a waveform-only model")
+        if needs_context(inputs) and scalar(arrays, "peaks", name) == "rule":
+            raise ValueError(f"model {label} reads the R-R intervals around each beat, but {name} was cut at the "
+                             "paper's rule's R-peaks, which miss about half the beats, so those intervals are wrong; "
+                             f"segment with {setting('peaks', RECOMMENDED_PEAKS)}, or use a waveform-only model")
+        want_fs, have_fs = float(self.net.config.fs_out), float(scalar(arrays, "fs_out", name))
+        if abs(want_fs - have_fs) > MAX_RATE_ERROR * want_fs:
+            raise ValueError(f"{name} holds beats sampled at {have_fs:g} Hz, but model {label} reads beats sampled at "
+                             f"{want_fs:g} Hz; segment with {setting('fs_out', want_fs)}")
+        want = float(self.checkpoint.get("pre_r_s", 0.0))
+        cut = cut_at(arrays, want, name)
+        if cut is None:
+            have = scalar(arrays, "pre_r_s", name)
+            how = setting("peaks", RECOMMENDED_PEAKS) if needs_context(inputs) else setting("pre_r_s", want)
+            raise ValueError(f"model {label} reads beats cut {want:g} s before the R-peak, but {name} holds beats cut "
+                             f"{have:g} s before it; segment with {how}")
+        length, want_length = np.shape(cut["segments"])[-1], self.net.config.input_length
         if CSV_CLASS in arrays and length != want_length:
             raise ValueError(f"{name} has {length + 1} columns, {length} values per beat then the class; model "
                              f"{self.path.name} reads {want_length} values per beat ({want_length + 1} columns, as "
                              "the heartbeat CSV files have)")
-        want, have = float(self.checkpoint.get("pre_r_s", 0.0)), scalar(arrays, "pre_r_s", name)
-        if abs(want - have) > 1e-9:
-            raise ValueError(f"model {self.path} was trained on segments starting {want:g} s before the R-peak but "
-                             f"{name} starts {have:g} s before; segment with `--pre-r-s {want:g}` or pass a model "
-                             f"trained on such beats")
-        return model_inputs(arrays, self.net.config, name)
+        return model_inputs(cut, self.net.config, name)
 
     def predict_proba(self, x, extra=None, *, calibrated: bool = True, batch_size: int = 1024,
-                      threads: int | None = None, name: str = "beats") -> np.ndarray:
+                      threads: int | None = None, name: str = "beats", progress=None) -> np.ndarray:
         """Class probabilities (n_beats, n_classes) of inputs from :meth:`inputs` (all beats or any subset);
-        ``calibrated=False`` ignores the model's logit biases (plain argmax)."""
+        ``calibrated=False`` ignores the model's logit biases (plain argmax); ``progress`` as for :func:`logits`."""
         bias = self.checkpoint["logit_bias"] if calibrated else None
-        return predict_proba(self.net, x, extra, logit_bias=bias, batch_size=batch_size, threads=threads, name=name)
+        return predict_proba(self.net, x, extra, logit_bias=bias, batch_size=batch_size, threads=threads, name=name,
+                             progress=progress)
 
 
 def _as_arrays(beats, name: str) -> dict:
@@ -250,11 +274,11 @@ def load_classifier(beats, model=None, *, name: str = "beats") -> Classifier:
     arrays = _as_arrays(beats, name)
     path, reason = choose_model(arrays, model, name)
     net, checkpoint = load_checkpoint(path)
-    return Classifier(net, checkpoint, path, reason)
+    return Classifier(net, checkpoint, path, reason, choice_line(arrays, path, reason, name, given=model is not None))
 
 
 def classify_beats(beats, model=None, *, name: str = "beats", batch_size: int = 1024,
-                   threads: int | None = None) -> tuple[np.ndarray, Classifier]:
+                   threads: int | None = None, progress=None) -> tuple[np.ndarray, Classifier]:
     """Class probabilities of beats with the model that fits them (the shipped one by default), and that model.
 
     Parameters
@@ -263,11 +287,13 @@ def classify_beats(beats, model=None, *, name: str = "beats", batch_size: int = 
         A beat file (loaded, or its path) or :class:`~ecgseg.beats.Beats` from :func:`ecgseg.segment` or
         :func:`ecgseg.segment_record`.
     model : path, optional
-        A model file; by default the shipped context model when the beats carry R-R context from an R-peak
-        detector cut 0.25 s before the R-peak, else the shipped waveform-only model (``reason`` says why).
+        A model file; by default the best shipped model for the beats: the context model when their R-peaks are
+        every beat (a detector's or the annotations, not the paper's rule) and they carry its cut (0.25 s before the
+        R-peak: ``segments`` or ``model_segments``, which :func:`ecgseg.segment_record` and ``ecgseg segment -o
+        beats.npz`` add), else the waveform-only model (``classifier.reason`` says why).
     name : str
         The beats' name in messages.
-    batch_size, threads
+    batch_size, threads, progress
         As for :func:`logits`.
 
     Returns
@@ -275,20 +301,31 @@ def classify_beats(beats, model=None, *, name: str = "beats", batch_size: int = 
     probabilities : numpy.ndarray, shape (n_beats, n_classes) float32
         Columns in ``classifier.class_names`` order (the AAMI classes N, S, V, F, Q for the shipped models).
     classifier : Classifier
-        The model used, its checkpoint, and the reason for the choice.
+        The model used (``classifier.path``), its checkpoint, and why it was chosen (``classifier.choice``).
+
+    Raises
+    ------
+    ValueError
+        Beats the model cannot serve, in one sentence: sampled at another rate than it reads (``fs_out``), cut
+        otherwise and without the cut it reads (``pre_r_s``), a context model given beats without R-R context or cut
+        at the rule's R-peaks, another beat length, NaN.
 
     Examples
     --------
     >>> probabilities, used = classify_beats({"segments": np.zeros((2, 187), np.float32)})
     >>> probabilities.shape, used.path.name
     ((2, 5), 'kachuee_ds1.pt')
+    >>> print(used.choice)
+    model: kachuee_ds1.pt, the shipped waveform-only model: beats holds the segments only, without their R-peaks (segment to an .npz with peaks='hamilton' for the context model)
     """
     arrays = _as_arrays(beats, name)
     classifier = load_classifier(arrays, model, name=name)
     x, extra = classifier.inputs(arrays, name)
     if extra is not None and classifier.net.config.context == "cut":
         classifier = replace(classifier, doubt=cut_doubt(extra, arrays.get("record"), name))
-    return classifier.predict_proba(x, extra, batch_size=batch_size, threads=threads, name=f"beats in {name}"), classifier
+    probabilities = classifier.predict_proba(x, extra, batch_size=batch_size, threads=threads, name=f"beats in {name}",
+                                             progress=progress)
+    return probabilities, classifier
 
 
 def context_inputs(arrays: dict, context: str, config, name: str = "data", *, template: bool = False):
@@ -313,7 +350,8 @@ def context_inputs(arrays: dict, context: str, config, name: str = "data", *, te
     n_extra = {"none": 0, "rr": 6, "beat": len(CONTEXT_FEATURES), "cut": len(CUT_FEATURES)}[context]
     if context == "rr" and "rr" in arrays:
         n_extra = np.shape(arrays["rr"])[1]
-    config = replace(config, input_length=length, pre_r_s=scalar(arrays, "pre_r_s", name), n_extra=n_extra,
+    config = replace(config, input_length=length, pre_r_s=scalar(arrays, "pre_r_s", name),
+                     fs_out=float(scalar(arrays, "fs_out", name)), n_extra=n_extra,
                      context=context if context != "none" else "rr", in_channels=2 if template else 1)
     x, extra = model_inputs(arrays, config, name)
     return x, extra, config

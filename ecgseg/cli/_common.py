@@ -29,6 +29,21 @@ def echo_err(message: str, quiet: bool = False) -> None:
         click.echo(message, err=True)
 
 
+#: Work this large (beats to classify, epochs, records) gets a progress bar on stderr: a few seconds or more.
+PROGRESS_BEATS = 20_000
+
+
+@contextlib.contextmanager
+def progress_bar(total: int, label: str, quiet: bool = False, *, at_least: int = 1):
+    """A progress bar on stderr over ``total`` steps, as a callable taking the steps done since its last call; None
+    (no bar) with ``quiet`` or when ``total`` is below ``at_least`` (work that ends in a moment). stdout stays data."""
+    if quiet or total < at_least:
+        yield None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        yield bar.update
+
+
 def _apply(options, function):
     for option in reversed(options):
         function = option(function)
