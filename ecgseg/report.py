@@ -18,7 +18,7 @@ import numpy as np
 
 from .aami import AAMI_CLASSES, TOLERANCE_S
 
-__all__ = ["model_facts", "busiest_window", "record_report", "markdown_html"]
+__all__ = ["model_facts", "busiest_window", "record_report", "card_html", "markdown_html"]
 
 MODEL_CARD = Path(__file__).parent / "classify" / "MODEL_CARD.md"
 
@@ -97,10 +97,18 @@ def _table(header, rows) -> str:
     return f"<table>{head}<tbody>{body}</tbody></table>"
 
 
-def _facts(record, beats, db: str, params: dict) -> list[tuple[str, str]]:
+def _source(record, db: str | None) -> str:
+    """Where the record came from: its database (a record named in the data folder) or its path."""
+    database = db if db is not None else getattr(record, "database", "")
+    if database:
+        return f"{record.name} in database {database} ({record.path})"
+    return f"{record.name}, read from {record.path} (given by path, no database)"
+
+
+def _facts(record, beats, db: str | None, params: dict, cut: str | None) -> list[tuple[str, str]]:
     duration = record.signal.shape[0] / record.fs
     facts = [
-        ("record", f"{record.name} ({db}), {record.path}"),
+        ("record", _source(record, db)),
         ("lead", f"{record.channel}, {record.units}, {record.fs:g} Hz"),
         ("duration", f"{datetime.timedelta(seconds=round(duration))} ({record.signal.shape[0]} samples)"),
     ]
@@ -109,11 +117,13 @@ def _facts(record, beats, db: str, params: dict) -> list[tuple[str, str]]:
 
         n_reference = int(reference_beats(record.ann_samples, record.ann_symbols)[0].size)
         facts.append(("reference annotations", f"{record.ann_samples.size}, of which {n_reference} beats"))
-        missed = f"{beats.n_missed} of {n_reference} ({100 * beats.n_missed / max(n_reference, 1):.1f}%)"
-        facts.append(("annotated beats missed", missed))
+        found = n_reference - beats.n_missed
+        facts.append(("reference beats found", f"{found} of {n_reference} ({100 * found / max(n_reference, 1):.1f}%)"))
     else:
         why = f": {record.annotation_problem}" if record.annotation_problem else ""
         facts.append(("reference annotations", f"none{why} (classes below are predicted only)"))
+    if cut:
+        facts.append(("R-peaks", cut))
     facts += [
         ("beats cut", f"{len(beats)} in {beats.n_windows} windows ({beats.n_fallback_windows} took the record's median T)"),
         ("beats with T < 0.2 s", str(beats.n_short)),
@@ -134,7 +144,7 @@ def _counts(reference, predicted) -> str:
     return _table(["class", "reference", "predicted", "predicted = reference"], rows)
 
 
-def _split_note(name: str, db: str) -> str:
+def _split_note(name: str, db: str | None) -> str:
     """Where an MIT-BIH record sits in the inter-patient protocol: a model trained on DS1 has seen DS1 records."""
     from .evaluate import DS1, DS2, PACED
 
@@ -158,11 +168,13 @@ def record_report(
     start_s: float | None = None,
     seconds: float = 10.0,
     window_s: float = 10.0,
-    db: str = "mitdb",
+    db: str | None = None,
     params: dict | None = None,
     model_facts: dict | None = None,
     model_card: str | None = None,
     tolerance_s: float = TOLERANCE_S,
+    cut: str | None = None,
+    model_file: str | None = None,
 ) -> str:
     """The HTML report of a record and its beats, one self-contained document.
 
@@ -176,12 +188,19 @@ def record_report(
         The classifier's (:func:`ecgseg.classify.classify_beats`).
     start_s : float, optional
         Start of the strip; by default a fifth of ``seconds`` before the window with the most non-N beats.
+    db : str, optional
+        The record's database; by default the record's own (``Record.database``; none for a record given by path).
     params : dict, optional
         The segmentation settings, listed in the facts.
     model_facts : dict, optional
         Name -> text about the model (from :func:`model_facts`).
     model_card : str, optional
-        Markdown of the model card, rendered at the end.
+        Markdown of the model card: its summary and the section of ``model_file`` are rendered at the end
+        (:func:`card_html`).
+    cut : str, optional
+        Where the beats were cut, in words, for the facts.
+    model_file : str, optional
+        The file name of the model that classified the beats (``classifier.path.name``).
 
     Returns
     -------
@@ -214,7 +233,7 @@ def record_report(
 
     parts = [f"<h1>Record {html.escape(record.name)}</h1>",
              f'<p class="meta">ecgseg report, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC</p>',
-             "<section><h2>The record</h2>", _table([], _facts(record, beats, db, params or {})), "</section>",
+             "<section><h2>The record</h2>", _table([], _facts(record, beats, db, params or {}, cut)), "</section>",
              f"<section><h2>Strip from {start_s:g} s</h2>"]
     if reference is not None:
         parts += ["<p>Cut beats coloured by their reference label (the annotation within "
@@ -222,7 +241,9 @@ def record_report(
                   _image(record_strip(record, beats, **strip), "strip coloured by reference class"),
                   "<p>The same beats coloured by the classifier's class; rings: it differs from the reference label.</p>"]
     parts += [_image(record_strip(record, beats, predicted=predicted, **strip), "strip coloured by predicted class"), "</section>",
-              "<section><h2>Class counts</h2>", _split_note(record.name, db), _counts(reference, predicted)]
+              "<section><h2>Class counts</h2>", _split_note(record.name, db if db is not None else
+                                                            getattr(record, "database", "")),
+              _counts(reference, predicted)]
     if reference is not None and (reference >= 0).any():
         labelled = reference >= 0
         report = class_report(reference[labelled], predicted[labelled])
@@ -231,12 +252,13 @@ def record_report(
     source = "reference" if reference is not None else "predicted"
     labels = reference if reference is not None else predicted
     parts += ["</section>", "<section><h2>Beats by class</h2>",
-              _image(beats_figure(beats.segments, labels, fs=beats.fs_out, pre_r_s=pre_r_s, class_source=source), "beat overlays"),
+              _image(beats_figure(beats.segments, labels, fs=beats.fs_out, pre_r_s=pre_r_s, class_source=source,
+                                  spans=beats.spans), "beat overlays"),
               "</section>", "<section><h2>Class probabilities</h2>",
               _image(probability_figure(probabilities, reference), "class probability histograms"), "</section>",
               "<section><h2>The model</h2>", _table([], list((model_facts or {}).items()))]
     if model_card:
-        parts.append(f'<div class="card">{markdown_html(model_card)}</div>')
+        parts.append(f'<div class="card">{card_html(model_card, model_file)}</div>')
     parts.append("</section>")
     body = "\n".join(parts)
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -244,56 +266,39 @@ def record_report(
             f"<body><main>\n{body}\n</main></body></html>\n")
 
 
-def _inline(text: str) -> str:
-    text = html.escape(text, quote=False)
-    text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
-    text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
-    return re.sub(r"(?<![\w*])\*(\S(?:.*?\S)?)\*(?![\w*])", r"<em>\1</em>", text)
-
-
-def markdown_html(text: str) -> str:
-    """The little Markdown a model card uses as HTML: headings, paragraphs, ``-`` lists, code blocks, **bold**, `code`.
+def card_html(card: str, model_file: str | None = None) -> str:
+    """The model card as HTML, for the model that classified the beats: the card's opening and first section (what it
+    is, which model is used when), the section whose heading names ``model_file``, and its limits (the section whose
+    heading starts "Limits"); all of it when ``model_file`` is None. Tables as tables, headings under the report's.
+    How the models were chosen, the other models and the card's history stay in the card itself.
 
     Examples
     --------
-    >>> markdown_html("# Card\\n\\n**What.** A `net`.\\n\\n- one\\n  more\\n- two\\n\\n    code <x>")
-    '<h3>Card</h3>\\n<p><strong>What.</strong> A <code>net</code>.</p>\\n<ul><li>one more</li><li>two</li></ul>\\n<pre>code &lt;x&gt;</pre>'
+    >>> card = ("# Card\\n\\n## Which\\n\\n| a | b |\\n|---|---|\\n| 1 | 2 |\\n\\n## The x (`x.pt`)\\n\\nX.\\n\\n"
+    ...         "## The y (`y.pt`)\\n\\nY.\\n\\n## Limits\\n\\nL.\\n")
+    >>> page = card_html(card, "x.pt")
+    >>> "<table>" in page, "|---|" in page, "X." in page, "Y." in page, "L." in page
+    (True, False, True, False, True)
     """
-    blocks, paragraph, items, code, fenced = [], [], [], [], False
+    opening, *sections = re.split(r"(?m)^(?=## )", card)
+    if model_file is not None:
+        sections = sections[:1] + [part for part in sections[1:] if f"{model_file}`" in part.splitlines()[0]
+                                   or part.startswith("## Limits")]
+    text = opening + "".join(sections)
+    text = re.sub(r"(?m)^(#{1,4}) ", lambda m: "#" * (len(m.group(1)) + 2) + " ", text)  # under the report's <h2>
+    return markdown_html(text) + ("\n<p>The whole model card (how the models were chosen, the other models, their "
+                                  "history): <code>ecgseg/classify/MODEL_CARD.md</code> in the ecgseg package.</p>"
+                                  if model_file is not None else "")
 
-    def flush():
-        if paragraph:
-            blocks.append("<p>" + _inline(" ".join(paragraph)) + "</p>")
-        if items:
-            blocks.append("<ul>" + "".join(f"<li>{_inline(item)}</li>" for item in items) + "</ul>")
-        if code:
-            blocks.append("<pre>" + html.escape("\n".join(code), quote=False) + "</pre>")
-        paragraph.clear(), items.clear(), code.clear()
 
-    for line in text.splitlines():
-        if line.startswith("```"):
-            flush()
-            fenced = not fenced
-        elif fenced:
-            code.append(line)
-        elif not line.strip():
-            if not code:
-                flush()
-        elif line.startswith("    ") and not paragraph and not items:
-            code.append(line[4:])
-        elif line.startswith("#"):
-            flush()
-            level = min(len(line) - len(line.lstrip("#")) + 2, 6)
-            blocks.append(f"<h{level}>{_inline(line.lstrip('#').strip())}</h{level}>")
-        elif line.startswith("- "):
-            if paragraph or code:
-                flush()
-            items.append(line[2:].strip())
-        elif items and line.startswith("  "):
-            items[-1] += " " + line.strip()
-        else:
-            if code:
-                flush()
-            paragraph.append(line.strip())
-    flush()
-    return "\n".join(blocks)
+def markdown_html(text: str) -> str:
+    """Markdown as HTML, with tables and fenced code (Python-Markdown, in the ``plot`` extra).
+
+    Examples
+    --------
+    >>> markdown_html("**What.** A `net`.\\n\\n| a |\\n|---|\\n| 1 |")
+    '<p><strong>What.</strong> A <code>net</code>.</p>\\n<table>\\n<thead>\\n<tr>\\n<th>a</th>\\n</tr>\\n</thead>\\n<tbody>\\n<tr>\\n<td>1</td>\\n</tr>\\n</tbody>\\n</table>'
+    """
+    import markdown
+
+    return markdown.markdown(text, extensions=["tables", "fenced_code"], output_format="html")

@@ -123,16 +123,41 @@ def test_beats_figure_panels_counts_and_sample(mpl, beats_100):
     lines = figure.axes[0].collections[0].get_segments()
     assert len(lines) == 50 and all(np.isin(line[:, 1], beats_100.segments).all() for line in lines[:3])
     mean = figure.axes[0].lines[0].get_ydata()
-    assert np.allclose(mean, beats_100.segments[beats_100.labels == 0].mean(axis=0))
+    assert np.isfinite(mean[:100]).all()  # most beats have signal there (the mean's own test: below)
     assert_real_image(figure_bytes(figure), 1500, 700)
 
 
-def test_beats_figure_without_labels_draws_all_beats_in_one_panel(mpl):
+def test_overlays_draw_each_beat_over_its_signal_only(mpl, beats_100):
+    """No zero padding drawn as signal: each line spans its beat's [first, stop), the mean is over the beats with
+    signal at each time and stops where fewer than a quarter of them reach."""
     from ecgseg.plot import beats_figure
 
+    normal = beats_100.labels == 0
+    figure = beats_figure(beats_100.segments, beats_100.labels, spans=beats_100.spans, max_per_class=5000)
+    lines = figure.axes[0].collections[0].get_segments()
+    spans = beats_100.spans[normal]
+    assert sorted(len(line) for line in lines) == sorted((spans[:, 1] - spans[:, 0])[spans[:, 1] > spans[:, 0]])
+    # no line runs into the padding: a drawn 0 is its window's minimum, at most one per beat (a beat stays in its window)
+    assert sum(int(np.count_nonzero(line[:, 1] == 0)) for line in lines) <= len(lines)
+    mean = figure.axes[0].lines[0].get_ydata()
+    segments, columns = beats_100.segments[normal], np.arange(beats_100.segments.shape[1])
+    inside = (columns >= spans[:, :1]) & (columns < spans[:, 1:])
+    reach = inside.sum(axis=0) >= 0.25 * normal.sum()
+    assert np.array_equal(np.isfinite(mean), reach)
+    assert np.allclose(mean[reach], (segments * inside).sum(axis=0)[reach] / inside.sum(axis=0)[reach])
+    # without spans (a plain .npy): up to each beat's last non-zero sample
+    plain = beats_figure(beats_100.segments, beats_100.labels, max_per_class=5000).axes[0].collections[0]
+    assert max(len(line) for line in plain.get_segments()) <= 187
+    assert all(line[-1, 1] != 0 for line in plain.get_segments())
+
+
+def test_beats_figure_without_labels_draws_all_beats_in_one_panel(mpl):
+    from ecgseg.plot import beats_figure, figure_bytes
+
     figure = beats_figure(np.random.default_rng(1).random((30, 187)), pre_r_s=0.25)
-    assert figure.axes[5].get_title() == "all beats (no labels): 30 beats" and figure.axes[0].get_title() == "N: 0 beats"
+    assert [ax.get_title() for ax in figure.axes] == ["all beats (no labels): 30 beats"]
     assert figure.axes[0].get_xlim()[0] == pytest.approx(-0.248, abs=1e-3)  # 31 samples at 125 Hz before the R-peak
+    assert_real_image(figure_bytes(figure), 800, 450)
 
 
 def test_confusion_figure_counts_and_row_shares(mpl):
@@ -194,7 +219,17 @@ def test_cli_plot_record(mpl, data_dir, tmp_path):
     out = tmp_path / "strip.png"
     result = CliRunner().invoke(cli, ["plot", "record", "100", "--data-dir", str(data_dir), "--start", "1165", "--predict", "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert result.stderr.strip() == f"{out}: record 100 (MLII), 1165-1175 s: 9 beats cut, 4 annotated beats missed"
+    # classified: cut at every beat's R-peak by default, and said so, with the model line
+    assert result.stderr.splitlines() == [
+        f"{out}: record 100 (MLII), 1165-1175 s: 13 beats cut, 0 annotated beats missed; beats cut at hamilton R-peaks, "
+        "which find nearly every beat (the default here; --peaks rule for the paper's)",
+        "model: context_ds1.pt, the shipped context (R-R + pre-R) model, the best for 100: its R-peaks come from the "
+        "hamilton detector and it holds beats cut 0.25 s before them"]
+    rule = CliRunner().invoke(cli, ["plot", "record", "100", "--data-dir", str(data_dir), "--start", "1165", "-o",
+                                    str(out)])
+    assert rule.stderr.strip() == (f"{out}: record 100 (MLII), 1165-1175 s: 9 beats cut, 4 annotated beats missed; "
+                                   "beats cut at the paper's rule's R-peaks (the default here; --peaks hamilton finds "
+                                   "every beat)")
     assert_real_image(out.read_bytes(), 1500, 400)
     small = tmp_path / "small.png"
     result = CliRunner().invoke(cli, ["plot", "record", "100", "--data-dir", str(data_dir), "--dpi", "50", "-q", "-o", str(small)])
@@ -225,7 +260,15 @@ def test_cli_plot_beats(mpl, beats_100, tmp_path):
     predicted = runner.invoke(cli, ["plot", "beats", str(npy), "--predict", "-o", str(out)])
     assert predicted.exit_code == 0 and "; N: " in predicted.stderr and "class means" in predicted.stderr
     unlabelled = runner.invoke(cli, ["plot", "beats", str(npy), "-o", str(out)])
-    assert unlabelled.exit_code == 0 and "holds no labels: every beat is drawn as unlabelled" in unlabelled.stderr
+    assert unlabelled.exit_code == 0
+    assert unlabelled.stderr.splitlines() == [
+        f"{npy} holds no labels: all beats in one panel (pass --predict to group them by the classifier's class)",
+        f"{out}: {len(beats_100)} beats; all beats (no labels): {len(beats_100)} beats, 200 drawn"]
+    assert_real_image(out.read_bytes(), 800, 450)
+    piped = subprocess.run([sys.executable, "-m", "ecgseg", "plot", "beats", "-", "-o", str(out), "-q"], cwd=REPO,
+                           input=npz.read_bytes(), capture_output=True)
+    assert (piped.returncode, piped.stderr) == (0, b"")
+    assert_real_image(out.read_bytes(), 1500, 700)
 
 
 def test_cli_evaluate_plots_the_confusion_matrix(mpl, beats_100, tmp_path):
@@ -269,7 +312,9 @@ def report_html(mpl, data_dir, tmp_path_factory):
     path = tmp_path_factory.mktemp("report") / "report.html"
     result = CliRunner().invoke(cli, ["report", "record", "100", "--data-dir", str(data_dir), "-o", str(path)])
     assert result.exit_code == 0, result.output
-    assert re.fullmatch(rf"{path}: record 100, 1073 beats, 0\.\d MB", result.stderr.strip())
+    assert re.fullmatch(rf"model: context_ds1.pt, .*\n{path}: record 100, 2272 beats, 0\.\d MB; beats cut at hamilton "
+                        r"R-peaks, which find nearly every beat \(the default here; --peaks rule for the paper's\)",
+                        result.stderr.strip())
     return path
 
 
@@ -284,10 +329,53 @@ def test_report_is_self_contained_with_its_figures_inlined(report_html):
     ]
     for _, width, height, data in images:
         assert_real_image(base64.b64decode(data), int(width), int(height))
-    for text in ("Strip from 1168 s", "annotated beats missed</td><td>1201 of 2273 (52.8%)", "<td>N</td><td class=\"n\">1056</td>",
+    for text in ("Strip from 878 s", "reference beats found</td><td>2272 of 2273 (100.0%)",
+                 "<td>record</td><td>100 in database mitdb (", "<td>N</td><td class=\"n\">2238</td>",
                  "Model card", "Figures on unseen patients", "macro-F1 (N,S,V,F)",
                  "Record 100 is in DS2, the test records of the inter-patient protocol"):
         assert text in page
+
+
+def test_the_report_renders_the_card_of_the_model_it_used_as_html(report_html):
+    """The card's Markdown tables become HTML tables; only the section of the model shown is there (its claims, not
+    the other model's); no Markdown table rows, scratch paths or notes to colleagues."""
+    from html.parser import HTMLParser
+
+    page = report_html.read_text()
+    card = page[page.index('<div class="card">'):]
+
+    class Tables(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.rows, self.cells, self.cell = [], None, None
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "tr":
+                self.cells = []
+            elif tag in ("td", "th") and self.cells is not None:
+                self.cell = ""
+
+        def handle_data(self, data):
+            if self.cell is not None:
+                self.cell += data
+
+        def handle_endtag(self, tag):
+            if tag in ("td", "th") and self.cell is not None:
+                self.cells.append(self.cell.strip())
+                self.cell = None
+            elif tag == "tr" and self.cells is not None:
+                self.rows.append(self.cells)
+                self.cells = None
+
+    parser = Tables()
+    parser.feed(card)
+    assert parser.rows[0][0] == "file" and "reads" in parser.rows[0]
+    assert [row[0] for row in parser.rows[1:4]] == ["weights/context_ds1.pt", "weights/kachuee_ds1.pt",
+                                                     "weights/intra_context.pt"]
+    assert "|---" not in page and not re.search(r"\n\|.*\|\n", card)
+    assert "The context model (<code>context_ds1.pt</code>)" in card and "Limits" in card  # the model shown
+    assert "The waveform-only model" not in card and "Development history" not in card  # not the others, no history
+    assert not re.search(r"/tmp/|/work/|/home/| of mine|helpers", card)
 
 
 def screenshot(html_path, png_path, tmp_path) -> np.ndarray:
@@ -335,7 +423,9 @@ def test_cli_plot_record_without_annotations(mpl, unannotated, beats_100, tmp_pa
     result = CliRunner().invoke(cli, ["plot", "record", str(unannotated), "-o", str(out)])
     assert result.exit_code == 0, result.output
     n_cut = np.count_nonzero(beats_100.r_peaks < 10 * 360)  # the same signal cuts the same beats
-    assert result.stderr.strip() == f"{out}: record 100 (MLII), 0-10 s: {n_cut} beats cut (no reference annotations)"
+    assert result.stderr.strip() == (f"{out}: record 100 (MLII), 0-10 s: {n_cut} beats cut (no reference annotations); "
+                                     "beats cut at the paper's rule's R-peaks (the default here; --peaks hamilton "
+                                     "finds every beat)")
     rgb = assert_real_image(out.read_bytes(), 1500, 400)
     assert near(rgb, (0x7F, 0x7F, 0x7F), 8) > 30 and near(rgb, N_RGB) == 0  # grey dots: no classes
 
@@ -351,6 +441,7 @@ def test_report_without_annotations_shows_predicted_classes(mpl, unannotated):
     probabilities, classifier = classify_beats(beats, name="100")
     page = record_report(record, beats, probabilities, start_s=0, model_facts=model_facts(classifier))
     assert "none: no 100.atr (classes below are predicted only)" in page and "confusion matrix" not in page
+    assert f"<td>record</td><td>100, read from {unannotated} (given by path, no database)</td>" in page  # not "(mitdb)"
     assert re.findall(r'<img alt="([^"]+)"', page) == ["strip coloured by predicted class", "beat overlays", "class probability histograms"]
     counts = np.bincount(probabilities.argmax(axis=1), minlength=5)
     assert f'<tr><td>N</td><td class="n">{counts[0]}</td></tr>' in page

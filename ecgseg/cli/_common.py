@@ -9,7 +9,7 @@ import click
 
 from ..aami import TOLERANCE_S
 from ..classify.config import CLASS_NAMES  # noqa: F401  (no numpy, no torch: --help stays fast)
-from ..scheme import DEFAULTS, PARAMETERS, PEAKS
+from ..scheme import DEFAULTS, PARAMETERS, PEAKS, RECOMMENDED_PEAKS
 from ..terms import command_line
 
 
@@ -74,49 +74,63 @@ def data_options(function):
     )
 
 
-def scheme_options(function):
-    """The segmentation scheme's constants, with the paper's values as defaults."""
-    options = [
-        click.option(
-            "--peaks",
-            type=click.Choice(PEAKS),
-            default="rule",
-            show_default=True,
-            help="Where beats are cut: rule (the paper's 0.9 threshold; finds about half the beats), annotations "
-            "(the record's reference beats), or a detector: hamilton (Pan-Tompkins/Hamilton, finds nearly every beat).",
-        ),
-        click.option("--fs-out", type=float, default=DEFAULTS.fs_out, show_default=True,
-                     help="Rate beats are sampled at (Hz)."),
-        click.option("--window-s", type=float, default=DEFAULTS.window_s, show_default=True, help="Window length (s)."),
-        click.option("--threshold", type=float, default=DEFAULTS.threshold, show_default=True,
-                     help="R-peak threshold on the normalized window."),
-        click.option("--period-factor", type=float, default=DEFAULTS.period_factor, show_default=True,
-                     help="Segment length in heartbeat periods T."),
-        click.option("--length", type=int, default=DEFAULTS.length, show_default=True,
-                     help="Samples per beat after padding."),
-        click.option("--refractory-s", type=float, default=DEFAULTS.refractory_s,
-                     help="Guard, off by default: keep the highest of rule peaks closer than this (s)."),
-        click.option(
-            "--period",
-            type=click.Choice(["rule", "peaks"]),
-            default=DEFAULTS.period,
-            show_default=True,
-            help="Take T from the rule's peaks per window, or from the cut positions.",
-        ),
-        click.option("--tolerance-s", type=float, default=TOLERANCE_S, show_default=True,
-                     help="Label a beat from the reference beat within this (s)."),
-        click.option("--pre-r-s", type=float, default=DEFAULTS.pre_r_s, show_default=True,
-                     help="Start segments this long before the R-peak (0: the paper's scheme; 0.25 shows the P wave)."),
-        click.option("--polarity", type=click.Choice(["auto", "keep"]), default=DEFAULTS.polarity, show_default=True,
-                     help="auto: when beats are cut at a detector's peaks and it finds the lead inverted (QRS "
-                     "pointing down; hamilton tells), cut the upright signal; keep: cut it as it is. Cuts at "
-                     "annotations keep the record's polarity."),
-        click.option("--gaps", type=click.Choice(["error", "interpolate", "split"]), default=DEFAULTS.gaps,
-                     show_default=True,
-                     help="Stretches of NaN samples (invalid samples, gap segments): refuse, fill them linearly, or "
-                     "segment each valid stretch on its own (no beat crosses a gap)."),
-    ]
-    return _apply(options, function)
+def _scheme_options(peaks_default, peaks_note: str):
+    """The segmentation scheme's constants as options, with the paper's values as defaults; ``--peaks`` defaults to
+    ``peaks_default`` (``None``: the command decides, as ``peaks_note`` says)."""
+
+    def decorate(function):
+        options = [
+            click.option(
+                "--peaks",
+                type=click.Choice(PEAKS),
+                default=peaks_default,
+                show_default=peaks_default is not None,
+                help="Where beats are cut: rule (the paper's 0.9 threshold; finds about half the beats), annotations "
+                "(the record's reference beats), or a detector: hamilton (Pan-Tompkins/Hamilton, finds nearly every "
+                "beat)." + peaks_note,
+            ),
+            click.option("--fs-out", type=float, default=DEFAULTS.fs_out, show_default=True,
+                         help="Rate beats are sampled at (Hz)."),
+            click.option("--window-s", type=float, default=DEFAULTS.window_s, show_default=True, help="Window length (s)."),
+            click.option("--threshold", type=float, default=DEFAULTS.threshold, show_default=True,
+                         help="R-peak threshold on the normalized window."),
+            click.option("--period-factor", type=float, default=DEFAULTS.period_factor, show_default=True,
+                         help="Segment length in heartbeat periods T."),
+            click.option("--length", type=int, default=DEFAULTS.length, show_default=True,
+                         help="Samples per beat after padding."),
+            click.option("--refractory-s", type=float, default=DEFAULTS.refractory_s,
+                         help="Guard, off by default: keep the highest of rule peaks closer than this (s)."),
+            click.option(
+                "--period",
+                type=click.Choice(["rule", "peaks"]),
+                default=DEFAULTS.period,
+                show_default=True,
+                help="Take T from the rule's peaks per window, or from the cut positions.",
+            ),
+            click.option("--tolerance-s", type=float, default=TOLERANCE_S, show_default=True,
+                         help="Label a beat from the reference beat within this (s)."),
+            click.option("--pre-r-s", type=float, default=DEFAULTS.pre_r_s, show_default=True,
+                         help="Start segments this long before the R-peak (0: the paper's scheme; 0.25 shows the P wave)."),
+            click.option("--polarity", type=click.Choice(["auto", "keep"]), default=DEFAULTS.polarity, show_default=True,
+                         help="auto: when beats are cut at a detector's peaks and it finds the lead inverted (QRS "
+                         "pointing down; hamilton tells), cut the upright signal; keep: cut it as it is. Cuts at "
+                         "annotations keep the record's polarity."),
+            click.option("--gaps", type=click.Choice(["error", "interpolate", "split"]), default=DEFAULTS.gaps,
+                         show_default=True,
+                         help="Stretches of NaN samples (invalid samples, gap segments): refuse, fill them linearly, or "
+                         "segment each valid stretch on its own (no beat crosses a gap)."),
+        ]
+        return _apply(options, function)
+
+    return decorate
+
+
+#: The scheme's options of `segment`: the paper's rule by default.
+scheme_options = _scheme_options("rule", "")
+#: The scheme's options of the commands that analyse a record (`report`, `plot record --predict`): beats are cut where
+#: the recommended detector finds every beat unless --peaks says otherwise.
+analysis_scheme_options = _scheme_options(
+    None, f" [default: {RECOMMENDED_PEAKS}, every beat, when the beats are classified; rule otherwise]")
 
 
 #: The scheme's keywords and the labelling tolerance, in the order the options list them (and the report shows them).
@@ -168,6 +182,17 @@ def _need_matplotlib(output: str | None = None, option: str = "-o") -> None:
     except MissingMatplotlib as error:
         raise click.ClickException(str(error)) from None
     check_output(option, output)
+
+
+def analysis_peaks(peaks: str | None, classified: bool) -> tuple[str, str]:
+    """Where a command that analyses a record cuts its beats, and a phrase saying so: the recommended detector when
+    the beats are classified (the classes of half the beats are no analysis of a record), else the paper's rule."""
+    if peaks is not None:
+        return peaks, f"beats cut at --peaks {peaks}"
+    if classified:
+        return RECOMMENDED_PEAKS, (f"beats cut at {RECOMMENDED_PEAKS} R-peaks, which find nearly every beat (the default "
+                                   "here; --peaks rule for the paper's)")
+    return "rule", "beats cut at the paper's rule's R-peaks (the default here; --peaks hamilton finds every beat)"
 
 
 def _read_beats(record, db, data_dir, channel, annotator, peaks, params):

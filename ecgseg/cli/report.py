@@ -8,11 +8,12 @@ from ._common import (
     _need_matplotlib,
     _read_beats,
     _scheme_params,
+    analysis_peaks,
+    analysis_scheme_options,
     data_options,
     echo_err,
     library_errors,
     model_option,
-    scheme_options,
 )
 
 
@@ -24,7 +25,7 @@ def report():
 @report.command("record")
 @click.argument("record")
 @data_options
-@scheme_options
+@analysis_scheme_options
 @click.option("--start", "start_s", type=float, default=None,
               help="Strip start (s) [default: 2 s before the window with the most beats of a class other than N].")
 @click.option("--seconds", type=float, default=10.0, show_default=True, help="Strip length (s).")
@@ -35,10 +36,18 @@ def report_record_command(record, db, data_dir, channel, annotator, peaks, start
     """Write one HTML file about RECORD that opens offline: its facts, a strip, class counts, beat overlays, class
     probabilities, the model card.
 
-    Images are inlined, the CSS is in the file; nothing is fetched when it is viewed.
+    Images are inlined, the CSS is in the file; nothing is fetched when it is viewed. Beats are cut at the hamilton
+    detector's R-peaks unless --peaks says otherwise (the paper's rule misses about half of them), and classified by
+    the best shipped model for them; the page says both.
     """
     params = _scheme_params(kwargs)
+    peaks, cut = analysis_peaks(peaks, classified=True)
     _need_matplotlib(output)
+    try:
+        import markdown  # noqa: F401  (the model card's tables)
+    except ImportError:
+        raise click.ClickException("the report needs markdown, which is not installed; install it with: "
+                                   "pip install 'ecgseg[plot]'") from None
     with library_errors():
         from ..atomic import write_atomic
         from ..classify.predict import classify_beats
@@ -48,7 +57,9 @@ def report_record_command(record, db, data_dir, channel, annotator, peaks, start
         probabilities, classifier = classify_beats(beats, model, name=rec.name)
         card = MODEL_CARD.read_text() if model is None and MODEL_CARD.is_file() else None
         page = record_report(rec, beats, probabilities, start_s=start_s, seconds=seconds, window_s=params["window_s"],
-                             db=db, params={"peaks": peaks, **params}, model_facts=model_facts(classifier), model_card=card,
-                             tolerance_s=params["tolerance_s"])
+                             params={"peaks": peaks, **params}, model_facts=model_facts(classifier),
+                             model_card=card, tolerance_s=params["tolerance_s"], cut=cut,
+                             model_file=classifier.path.name)
         write_atomic(output, page.encode("utf-8"))
-    echo_err(f"{output}: record {rec.name}, {len(beats)} beats, {len(page) / 1e6:.1f} MB", quiet)
+    echo_err(classifier.choice, quiet)
+    echo_err(f"{output}: record {rec.name}, {len(beats)} beats, {len(page) / 1e6:.1f} MB; {cut}", quiet)

@@ -9,9 +9,38 @@ from ._common import _beats, _class_color, _class_name, _figure
 
 
 def _panel_groups(labels, class_names):
-    """The panels of a per-class figure: every class, then the unlabelled beats if any (else the class means)."""
+    """The panels of a per-class figure: one of all beats without labels; else every class, then the unlabelled
+    beats if any (else the class means)."""
+    if labels is None:
+        return [-1]
     groups = list(range(len(class_names)))
-    return groups + ([-1] if labels is None or (labels < 0).any() else [None])
+    return groups + ([-1] if (labels < 0).any() else [None])
+
+
+def padding_spans(segments) -> np.ndarray:
+    """The columns ``[first, stop)`` of each segment that hold signal, for beats without their ``spans``: up to the
+    last non-zero sample (what follows is taken as zero padding; a beat ending exactly on its window's minimum, 0,
+    loses that one sample).
+
+    Examples
+    --------
+    >>> padding_spans(np.array([[0.2, 0.0, 0.5, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0]])).tolist()
+    [[0, 3], [0, 0]]
+    """
+    segments = np.asarray(segments)
+    nonzero = segments != 0
+    stop = np.where(nonzero.any(axis=1), segments.shape[1] - np.argmax(nonzero[:, ::-1], axis=1), 0)
+    return np.stack([np.zeros_like(stop), stop], axis=1).astype(np.int64)
+
+
+def _mean_over_signal(segments, spans, share: float = 0.25):
+    """The mean of the beats at each column over those with signal there; NaN (not drawn) where fewer than
+    ``share`` of them reach."""
+    columns = np.arange(segments.shape[1])
+    inside = (columns >= spans[:, :1]) & (columns < spans[:, 1:])
+    count = inside.sum(axis=0)
+    total = np.where(inside, segments, 0.0).sum(axis=0)
+    return np.where(count >= max(1, share * segments.shape[0]), total / np.maximum(count, 1), np.nan)
 
 
 def beats_figure(
@@ -24,14 +53,16 @@ def beats_figure(
     seed: int = 0,
     class_source: str = "reference",
     class_names=AAMI_CLASSES,
-    size: tuple[float, float] = (15.0, 7.0),
+    spans=None,
+    size: tuple[float, float] | None = None,
     dpi: int = 100,
 ):
-    """The beats of each class overlaid (a seeded sample of at most ``max_per_class``) with the class mean.
+    """The beats of each class overlaid (a seeded sample of at most ``max_per_class``) with the class mean, each beat
+    drawn only where it holds signal (never its zero padding).
 
     One panel per class, titled with its count, in a 2 x 3 grid; the sixth panel
     holds the beats without a class (label -1) when there are any, else all the
-    class means together.
+    class means together. Without labels, one panel of all the beats.
 
     Parameters
     ----------
@@ -43,6 +74,12 @@ def beats_figure(
         Rate of the segments (125 Hz in the paper's scheme), for the time axis.
     pre_r_s : float
         How long before the R-peak the segments start.
+    spans : array_like of int, shape (n_beats, 2), optional
+        The columns ``[first, stop)`` of each segment that hold signal (``Beats.spans``, ``spans`` of a beat file);
+        without them, each beat up to its last non-zero sample (:func:`padding_spans`). The class mean at a column
+        is over the beats with signal there, drawn where at least a quarter of them reach.
+    size : (float, float), optional
+        Inches; by default 15 x 7 for the class grid, 8 x 4.5 for one panel.
 
     Returns
     -------
@@ -65,12 +102,16 @@ def beats_figure(
     if labels is not None and labels.shape != (segments.shape[0],):
         raise ValueError(f"{labels.size} labels for {segments.shape[0]} beats; give one label per beat")
     grouping = np.full(segments.shape[0], -1) if labels is None else labels
+    spans = padding_spans(segments) if spans is None else np.asarray(spans, dtype=np.int64)
+    if spans.shape != (segments.shape[0], 2):
+        raise ValueError(f"spans have shape {spans.shape}; give ({segments.shape[0]}, 2), one [first, stop) per beat")
     time = (np.arange(segments.shape[1]) - int(round(pre_r_s * fs))) / fs
     rng = np.random.default_rng(seed)
 
-    figure = _figure(size, dpi)
     groups = _panel_groups(labels, class_names)
-    axes = figure.subplots(-(-len(groups) // 3), 3, sharex=True, sharey=True).ravel()
+    figure = _figure(size or ((15.0, 7.0) if len(groups) > 1 else (8.0, 4.5)), dpi)
+    columns = 3 if len(groups) > 1 else 1
+    axes = np.atleast_1d(figure.subplots(-(-len(groups) // columns), columns, sharex=True, sharey=True)).ravel()
     for ax in axes[len(groups) :]:
         ax.set_axis_off()
     means = {}
@@ -97,19 +138,21 @@ def beats_figure(
             ax.text(0.5, 0.5, "no beats", transform=ax.transAxes, ha="center", va="center", color="#999999")
             continue
         color = _class_color(group, class_names)
-        lines = np.stack([np.broadcast_to(time, (drawn.size, time.size)), segments[drawn]], axis=-1)
+        lines = [np.column_stack([time[a:b], segments[i, a:b]]) for i, (a, b) in zip(drawn, spans[drawn]) if b > a]
         ax.add_collection(LineCollection(lines, colors=color, linewidths=0.5, alpha=min(0.5, 12 / drawn.size + 0.05)))
-        mean = segments[rows].mean(axis=0)
+        mean = _mean_over_signal(segments[rows], spans[rows])
         ax.plot(time, mean, color="black", linewidth=1.8, label="mean")
         if group >= 0:
             means[group] = mean
-    for ax in axes[-3:]:
+    for ax in axes[-columns:]:
         ax.set_xlabel("time from the R-peak (s)")
-    for ax in axes[::3]:
+    for ax in axes[::columns]:
         ax.set_ylabel("amplitude (window-scaled)")
     axes[0].set_xlim(time[0], time[-1])
     axes[0].set_ylim(-0.05, 1.05)
-    figure.suptitle(f"beats by {class_source} class (thin: individual beats, black: class mean)", fontsize=11)
+    figure.suptitle(f"beats by {class_source} class (thin: individual beats over their signal, no padding; black: "
+                    "class mean)" if labels is not None else "beats (thin: individual beats over their signal, no "
+                    "padding; black: their mean)", fontsize=11)
     return figure
 
 
