@@ -31,8 +31,9 @@ import numpy as np
 
 from .atomic import atomic_file
 from .rhythm import RR_FEATURES, rr_features
+from .terms import say
 
-__all__ = ["Key", "KEYS", "CSV_CLASS", "beat_arrays", "key_array", "concatenate", "scalar", "cut_at", "stretches", "take",
+__all__ = ["Key", "KEYS", "CSV_CLASS", "describe_keys", "beat_arrays", "key_array", "concatenate", "scalar", "cut_at", "stretches", "take",
            "save_beats",
            "save_npy_bytes", "load_beats"]
 
@@ -159,6 +160,17 @@ CSV_CLASS = "class_index"
 _FORMATS = (".npz", ".npy", ".csv")
 
 
+def describe_keys() -> list[str]:
+    """One line per key of an ``.npz`` beat file: ``name  dtype shape  meaning`` (what ``segment --help`` lists).
+
+    Examples
+    --------
+    >>> describe_keys()[0].split()[:3]
+    ['segments', 'float32', '(n_beats,']
+    """
+    return [f"{key.name}  {key.dtype} {key.shape}  {key.meaning}" for key in KEYS]
+
+
 def beat_arrays(beats, record: str) -> dict[str, np.ndarray]:
     """The arrays of the ``.npz`` beat file of one record's beats, every key of :data:`KEYS`.
 
@@ -237,7 +249,8 @@ def scalar(arrays: dict[str, np.ndarray], key: str, name: str = "beats"):
     if key not in arrays:
         default = _BY_NAME[key].default if key in _BY_NAME else None
         if default is None:
-            raise ValueError(f"{name} has no {key!r} array; write it with `ecgseg segment ... -o FILE.npz`")
+            raise ValueError(f"{name} has no {key!r} array; write it with "
+                             + say("`ecgseg segment ... -o FILE.npz`", "ecgseg.pipeline.write_record('FILE.npz', ...)"))
         return default
     values = np.unique(np.ravel(arrays[key]))
     if values.size != 1:
@@ -406,7 +419,8 @@ def load_beats(source) -> dict[str, np.ndarray]:
         except ValueError:
             raise ValueError(f"{name} holds pickled (object) arrays, which are never loaded; save plain numeric arrays") from None
     if "segments" not in arrays:
-        raise ValueError(f"{name} has no 'segments' array (it has {', '.join(arrays) or 'nothing'}); write it with `ecgseg segment`")
+        raise ValueError(f"{name} has no 'segments' array (it has {', '.join(arrays) or 'nothing'}); write it with "
+                         + say("`ecgseg segment`", "ecgseg.pipeline.write_record"))
     return arrays
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from .morphology import TEMPLATE_FEATURES, beat_templates, record_groups, template_features
 from .rhythm import RHYTHM_FEATURES, cut_intervals, rhythm_features
+from .terms import say
 
 __all__ = ["CONTEXT_FEATURES", "beat_context", "file_context", "CUT_FEATURES", "cut_context", "model_inputs",
            "PREMATURE_RATIO", "CUT_FOUND_TYPICAL", "CUT_FOUND_LOW", "cut_doubt"]
@@ -79,7 +80,8 @@ def beat_context(segments, r_peaks, fs: float, records=None, *, pre_r_s: float =
     if segments.ndim != 2 or r.shape != (n,):
         raise ValueError(f"segments {segments.shape} and r_peaks {r.shape} must be (n_beats, length) and (n_beats,)")
     if not np.issubdtype(segments.dtype, np.floating):
-        raise ValueError(f"segments have dtype {segments.dtype}, not floating point; pass the float32 beats `ecgseg segment` writes")
+        raise ValueError(f"segments have dtype {segments.dtype}, not floating point; pass the float32 beats "
+                         + say("`ecgseg segment` writes", "ecgseg.segment gives"))
     segments = segments.astype(np.float32, copy=False)
     rhythm = np.empty((n, len(RHYTHM_FEATURES)), dtype=np.float32)
     for group in record_groups(records, n):
@@ -103,7 +105,8 @@ def file_context(arrays: dict, name: str = "beats", *, templates: bool = True) -
     missing = [key for key in ("r_peaks", "fs") if key not in arrays]
     if missing:
         raise ValueError(f"{name} has no {' or '.join(missing)}: the context model needs the R-peaks of every beat; "
-                         "write an .npz with `ecgseg segment record NAME --peaks hamilton -o beats.npz`")
+                         + say("write an .npz with `ecgseg segment record NAME --peaks hamilton -o beats.npz`",
+                               "cut them with ecgseg.segment_record(name, peaks='hamilton')"))
     scalar = (lambda key, default: float(np.ravel(arrays[key])[0]) if key in arrays else default)
     return beat_context(arrays["segments"], arrays["r_peaks"], scalar("fs", 0.0), arrays.get("record"),
                         pre_r_s=scalar("pre_r_s", 0.0), fs_out=scalar("fs_out", 125.0), templates=templates)
@@ -287,7 +290,9 @@ def model_inputs(arrays: dict, config, name: str = "beats") -> tuple[np.ndarray,
         extra = cut_context(segments, arrays.get("record"), fs_out=fs_out)
     elif source == "rr":
         if "rr" not in arrays:
-            raise ValueError(f"{name} has no R-R context (rr); pass the .npz `ecgseg segment ... -o beats.npz` writes, "
+            raise ValueError(f"{name} has no R-R context (rr); pass "
+                             + say("the .npz `ecgseg segment ... -o beats.npz` writes", "the beats of ecgseg.segment_record")
+                             + ", "
                              "or a waveform-only model")
         extra = np.ascontiguousarray(arrays["rr"], dtype=np.float32)
     else:

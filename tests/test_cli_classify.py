@@ -319,3 +319,37 @@ def test_classify_leaves_out_poor_beats_on_request(data_dir, tmp_path):
     save_beats(path, arrays)
     code, out, err = _run(["classify", str(path), "--min-quality", "0.7"])
     assert code == 1 and err.strip().startswith(f"Error: {path} has no signal quality per beat") and not out
+
+
+def test_training_with_folds_never_prints_nan(tmp_path):
+    """The final model of --validation folds has no validation beats: its epochs say so instead of 'nan'."""
+    segments, labels = separable_beats(30)
+    records = np.array(["101", "106", "108", "109", "112", "114"])[np.arange(labels.size) % 6]  # DS1 patients
+    data = tmp_path / "beats.npz"
+    np.savez(data, segments=segments, labels=labels.astype(np.int8), record=records)
+    result = CliRunner().invoke(cli, ["train", str(data), "-o", str(tmp_path / "m.pt"), "--validation", "folds",
+                                      "--folds", "3", "--epochs", "2", "--batch-size", "16", "--arch", "cnn-mlp"])
+    assert result.exit_code == 0, result.output
+    assert "nan" not in result.stderr
+    final = [line for line in result.stderr.splitlines() if line.startswith("epoch ")]
+    assert final and all("  final model on all training beats  " in line for line in final)
+    assert sum(line.startswith("fold ") for line in result.stderr.splitlines()) == 6  # 3 folds x 2 epochs
+
+
+def test_classifying_many_beats_shows_progress_on_stderr_only(tmp_path, monkeypatch):
+    """A file of more beats than ``PROGRESS_BEATS`` (a few seconds of work) gets a progress bar on stderr, which -q
+    silences; stdout holds the rows only. (The threshold is lowered here to keep the test small.)"""
+    import ecgseg.cli.classify as command
+
+    assert command.PROGRESS_BEATS == 20_000
+    monkeypatch.setattr(command, "PROGRESS_BEATS", 100)
+    path = tmp_path / "many.npy"
+    np.save(path, np.random.default_rng(0).random((300, 187), dtype=np.float32))
+    shown = CliRunner().invoke(cli, ["classify", str(path), "--format", "csv"])
+    assert shown.exit_code == 0 and len(shown.stdout.splitlines()) == 301
+    assert shown.stderr.splitlines()[0].startswith("classifying")
+    quiet = CliRunner().invoke(cli, ["classify", str(path), "--format", "csv", "-q"])
+    assert quiet.stderr == "" and quiet.stdout == shown.stdout
+    monkeypatch.setattr(command, "PROGRESS_BEATS", 20_000)
+    few = CliRunner().invoke(cli, ["classify", str(path), "--format", "csv"])
+    assert not few.stderr.startswith("classifying")  # a moment's work: no bar

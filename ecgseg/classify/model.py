@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..terms import say
 from .config import ARCHS, CLASS_NAMES, DEFAULT_WEIGHTS, ModelConfig
 
 __all__ = ["BeatNet", "KachueeNet", "LstmFcnNet", "CnnBiLstmNet", "CnnMlpNet", "NETWORKS", "build_model",
@@ -286,7 +287,9 @@ def load_checkpoint(path: str | os.PathLike | None = None) -> tuple[BeatNet, dic
     """
     path = DEFAULT_WEIGHTS if path is None else Path(path)
     if not Path(path).is_file():
-        raise FileNotFoundError(f"model file {path} does not exist; train one with `ecgseg train` or omit --model")
+        raise FileNotFoundError(f"model file {path} does not exist; "
+                                + say("train one with `ecgseg train` or omit --model",
+                                      "train one (ecgseg.classify.train) or pass model=None"))
     try:
         with warnings.catch_warnings():  # torch warns about a foreign pickle's protocol before refusing it
             warnings.simplefilter("ignore")

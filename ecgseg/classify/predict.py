@@ -45,7 +45,7 @@ def check_segments(segments, input_length: int = SCHEME.length, name: str = "bea
     >>> check_segments(np.zeros((3, 180)))
     Traceback (most recent call last):
     ...
-    ValueError: beats have shape (3, 180), not (n_beats, 187); cut them with `ecgseg segment` (--length 187)
+    ValueError: beats have shape (3, 180), not (n_beats, 187); cut them with length=187
     """
     segments = np.asarray(segments)
     if segments.ndim == 1 and segments.size == input_length:
@@ -53,10 +53,11 @@ def check_segments(segments, input_length: int = SCHEME.length, name: str = "bea
     if segments.ndim != 2 or segments.shape[1] != input_length:
         raise ValueError(
             f"{name} have shape {segments.shape}, not (n_beats, {input_length}); "
-            f"cut them with `ecgseg segment` (--length {input_length})"
+            f"cut them with {setting('length', input_length)}"
         )
     if not np.issubdtype(segments.dtype, np.floating):
-        raise ValueError(f"{name} have dtype {segments.dtype}, not floating point; pass the float32 beats `ecgseg segment` writes")
+        raise ValueError(f"{name} have dtype {segments.dtype}, not floating point; pass the float32 beats "
+                         + say("`ecgseg segment` writes", "ecgseg.segment gives"))
     segments = np.ascontiguousarray(segments, dtype=np.float32)
     if not np.isfinite(segments).all():
         bad = int(np.count_nonzero(~np.isfinite(segments).all(axis=1)))
@@ -141,7 +142,9 @@ def predict_proba(net: BeatNet, segments, extra=None, *, logit_bias=None, batch_
 
     ``extra`` is the context (n_beats, n_extra): the R-R features (``rr`` of a beat file) or the beat context.
     ``logit_bias`` (n_classes,) is added to the logits before the softmax: the prior calibration stored in a
-    checkpoint.
+    checkpoint. This is the bare network on arrays: nothing here knows how the beats were cut (rate, ``pre_r_s``,
+    R-peaks), so nothing is checked; :func:`classify_beats` chooses the model for a beat file or ``Beats`` and checks
+    them.
 
     Examples
     --------

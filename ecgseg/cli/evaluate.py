@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..aami import PROTOCOLS
-from ._common import _need_matplotlib, echo_err, library_errors
+from ._common import PROGRESS_BEATS, _need_matplotlib, echo_err, library_errors, progress_bar
 
 #: What each protocol scores, as the report's first line says it.
 SCORED = {
@@ -82,8 +82,11 @@ def evaluate_command(data, model, protocol, key, test_fraction, seed, as_json, n
         if task.left_out:
             notes.append(f"beats of classes the model does not have are not scored{_left_out(task)}")
         x, extra = classifier.inputs(arrays, data)  # over every beat: a beat's context depends on its neighbours
-        probabilities = classifier.predict_proba(x[test], None if extra is None else extra[test],
-                                                 calibrated=not no_calibration, name=f"beats in {data}")
+        scored = x[test]
+        with progress_bar(len(scored), "classifying", at_least=PROGRESS_BEATS) as progress:
+            probabilities = classifier.predict_proba(scored, None if extra is None else extra[test],
+                                                     calibrated=not no_calibration, name=f"beats in {data}",
+                                                     progress=progress)
         for note in ([classifier.reason] if classifier.reason else []) + notes:
             echo_err(f"note: {note}")
         true, predicted = task.labels[test], probabilities.argmax(axis=1)

@@ -82,12 +82,24 @@ def _refuse_terminal(output) -> None:
         )
 
 
+class _BeatFileHelp(click.Command):
+    """A command whose help ends with the keys of an .npz beat file, read from the schema (``beatfile.KEYS``) when
+    the help is shown: numpy is imported for ``--help`` of this command only."""
+
+    def format_epilog(self, ctx, formatter):
+        super().format_epilog(ctx, formatter)
+        from ..beatfile import describe_keys
+
+        with formatter.section("Keys of an .npz beat file (-o FILE.npz)"):
+            formatter.write_dl([tuple(line.split("  ", 1)) for line in describe_keys()])
+
+
 @click.group("segment")
 def segment():
     """Cut records into labelled fixed-length beats (Kachuee et al. 2018)."""
 
 
-@segment.command("record")
+@segment.command("record", cls=_BeatFileHelp)
 @click.argument("record")
 @data_options
 @scheme_options
@@ -108,9 +120,9 @@ def segment_record_command(record, db, data_dir, channel, annotator, peaks, outp
     """Segment one RECORD (a name such as 100, or a path) into beats.
 
     Writes a (n_beats, 187) float32 .npy to stdout, or to -o FILE (.npy, .npz
-    with segments, labels, r_peaks, record, fs, ..., or .csv: each beat's 187
-    values then its class). Labels: AAMI class index 0-4 (N S V F Q) of the
-    reference beat within 150 ms, -1 for none.
+    with the keys listed below, or .csv: each beat's 187 values then its
+    class). Labels: AAMI class index 0-4 (N S V F Q) of the reference beat
+    within 150 ms, -1 for none.
     """
     _refuse_terminal(output)
     params = _scheme_params(kwargs)
@@ -143,7 +155,7 @@ def segment_record_command(record, db, data_dir, channel, annotator, peaks, outp
     echo_err(_summary(_record_head(summary, record), summary.labels, summary, peaks, summary.notes), quiet)
 
 
-@segment.command("database")
+@segment.command("database", cls=_BeatFileHelp)
 @click.argument("database", default="mitdb")
 @click.option("-o", "--output", type=click.Path(),
               help="One .npz with every record's beats (keys as for `segment record`), or a .csv in the heartbeat "

@@ -173,8 +173,11 @@ def train_command(data, output, key, classes, protocol, init, freeze, arch, cont
         def progress(h):
             mark = " *" if h["best"] else ""
             fold = f"fold {h['fold'] + 1}/{folds} " if "fold" in h else ""
-            echo_err(f"{fold}epoch {h['epoch']:3d}/{epochs}  loss {h['loss']:.4f}  "
-                     f"val macro-F1 {h['val_macro_f1']:.4f}  {h['seconds']:.1f} s{mark}", quiet)
+            # no validation beats: the final model of --validation folds, trained on all of them for the chosen epochs
+            score = (f"val macro-F1 {h['val_macro_f1']:.4f}" if h["val_macro_f1"] == h["val_macro_f1"]
+                     else "final model on all training beats")
+            echo_err(f"{fold}epoch {h['epoch']:3d}/{epochs}  loss {h['loss']:.4f}  {score}  {h['seconds']:.1f} s{mark}",
+                     quiet)
 
         echo_err(_plan(data, task, train_mask, test_mask, records, protocol, validation, init, freeze), quiet)
         result = train(x[train_mask], task.labels[train_mask], None if records is None else records[train_mask],
