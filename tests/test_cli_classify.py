@@ -60,7 +60,7 @@ def test_classify_output_traces_each_beat_to_its_record(beat_files_100):
     assert abs(p.sum() - 1) < 2e-3 and cells[4] == "NSVFQ"[p.argmax()] and float(cells[5]) == p.max()
     assert cells[11] == "NSVFQ"[arrays["labels"][0]] and len(rest) == len(arrays["segments"]) - 1
     assert err.splitlines()[0] == (
-        "model: context_ds1.pt, the shipped context (R-R + pre-R) model, the best for " + str(at_r)
+        "model: context_ds1.pt, the shipped context (rhythm + template, pre-R) model, the best for " + str(at_r)
         + ": its R-peaks come from the hamilton detector and it holds beats cut 0.25 s before them")
     assert re.fullmatch(r"100: 2272 beats: N \d+ \(\d+\.\d%\), S .*; reference N 2238, S 33, V 1, F 0, Q 0; "
                         r"agrees on \d+ of 2272 labelled beats \(\d+\.\d%\)", err.splitlines()[1])
@@ -190,8 +190,8 @@ def test_context_model_on_beats_without_rr_is_a_one_line_error(beat_files_100):
     npy, _, _ = beat_files_100
     code, out, err = _run(["classify", str(npy), "--model", str(DEFAULT_CONTEXT_WEIGHTS)])
     assert code == 1 and out == b""
-    assert err == (f"Error: model context_ds1.pt reads the rhythm around each beat, but {npy} carries no R-R context "
-                   "(rr); segment to an .npz with --peaks hamilton, or use a waveform-only model\n")
+    assert err == (f"Error: model context_ds1.pt reads the rhythm around each beat, but {npy} carries no r_peaks or fs"
+                   "; segment to an .npz with --peaks hamilton, or use a waveform-only model\n")
 
 
 def test_beats_at_another_rate_are_refused(beat_files_100, tmp_path):
@@ -297,7 +297,10 @@ def test_an_inverted_record_gives_the_upright_records_segments_and_classes(data_
     assert outputs["down"][2] and not outputs["up"][2]
     assert np.array_equal(outputs["down"][1], outputs["up"][1])
     assert np.abs(outputs["down"][0] - outputs["up"][0]).max() < 1e-4  # -x is stored rounded to the ADC grid
-    assert outputs["down"][3] == outputs["up"][3] and outputs["up"][3].count(b"\n") == len(outputs["up"][1]) + 1
+    # the same rows but for the record column (each file names its own record)
+    rows = {name: [line.split(b"\t")[:1] + line.split(b"\t")[2:] for line in outputs[name][3].splitlines()]
+            for name in outputs}
+    assert rows["down"] == rows["up"] and len(rows["up"]) == len(outputs["up"][1]) + 1
 
 
 def test_classify_leaves_out_poor_beats_on_request(data_dir, tmp_path):

@@ -88,7 +88,7 @@ def test_the_choice_line_says_which_model_and_why():
     rule = _file(**R, rr=RR, peaks=np.array("rule"))
     with command_line():
         assert choice_line(best, *choose_model(best, name="b.npz"), name="b.npz") == (
-            "model: context_ds1.pt, the shipped context (R-R + pre-R) model, the best for b.npz: its R-peaks come from "
+            "model: context_ds1.pt, the shipped context (rhythm + template, pre-R) model, the best for b.npz: its R-peaks come from "
             "the hamilton detector and it holds beats cut 0.25 s before them")
         assert choice_line(rule, *choose_model(rule, name="b.npz"), name="b.npz") == (
             "model: kachuee_ds1.pt, the shipped waveform-only model: b.npz has R-peaks from the paper's rule, which "

@@ -223,7 +223,7 @@ def test_cli_plot_record(mpl, data_dir, tmp_path):
     assert result.stderr.splitlines() == [
         f"{out}: record 100 (MLII), 1165-1175 s: 13 beats cut, 0 annotated beats missed; beats cut at hamilton R-peaks, "
         "which find nearly every beat (the default here; --peaks rule for the paper's)",
-        "model: context_ds1.pt, the shipped context (R-R + pre-R) model, the best for 100: its R-peaks come from the "
+        "model: context_ds1.pt, the shipped context (rhythm + template, pre-R) model, the best for 100: its R-peaks come from the "
         "hamilton detector and it holds beats cut 0.25 s before them"]
     rule = CliRunner().invoke(cli, ["plot", "record", "100", "--data-dir", str(data_dir), "--start", "1165", "-o",
                                     str(out)])

@@ -22,7 +22,7 @@ from ..context import CONTEXT_FEATURES, CUT_FEATURES, cut_doubt, model_inputs
 from ..scheme import DEFAULTS as SCHEME
 from ..scheme import RECOMMENDED_PEAKS
 from ..signal import MAX_RATE_ERROR
-from ..terms import setting
+from ..terms import say, setting
 from .config import SHIPPED, choice_line, choose_model, lacks, needs_context
 from .model import BeatNet, load_checkpoint
 
