@@ -286,6 +286,8 @@ def card_html(card: str, model_file: str | None = None) -> str:
                                    or part.startswith("## Limits")]
     text = opening + "".join(sections)
     text = re.sub(r"(?m)^(#{1,4}) ", lambda m: "#" * (len(m.group(1)) + 2) + " ", text)  # under the report's <h2>
+    # a table right under a line of text (its caption) is a table too, as on GitHub: Markdown wants a blank line
+    text = re.sub(r"(?m)^([^|\n].*)\n(\|.*\|\n\|[-|: ]+\|)$", r"\1\n\n\2", text)
     return markdown_html(text) + ("\n<p>The whole model card (how the models were chosen, the other models, their "
                                   "history): <code>ecgseg/classify/MODEL_CARD.md</code> in the ecgseg package.</p>"
                                   if model_file is not None else "")

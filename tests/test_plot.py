@@ -374,7 +374,8 @@ def test_the_report_renders_the_card_of_the_model_it_used_as_html(report_html):
                                                      "weights/intra_context.pt"]
     assert "|---" not in page and not re.search(r"\n\|.*\|\n", card)
     assert "The context model (<code>context_ds1.pt</code>)" in card and "Limits" in card  # the model shown
-    assert "The waveform-only model" not in card and "Development history" not in card  # not the others, no history
+    assert "The waveform-only model (<code>kachuee_ds1.pt</code>)" not in card  # not the other models
+    assert "Development history" not in card and "How the models were chosen" not in card
     assert not re.search(r"/tmp/|/work/|/home/| of mine|helpers", card)
 
 
