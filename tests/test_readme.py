@@ -92,6 +92,8 @@ CANNOT_RUN = {
     "mitdb_ann.npz": "needs the whole database's beat file",
     "mitbih_": "the heartbeat dataset's CSV files are not here",
     "ptbdb.csv": "the PTB beat file of the transfer example is not here",
+    "ptb.npz": "the whole PTB database needs PhysioNet; tests/test_ptb.py segments a PTB-layout folder and transfers",
+    "mi.pt": "the MI model of the PTB example (above)",
 }
 
 
