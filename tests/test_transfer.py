@@ -126,3 +126,28 @@ def test_cli_transfer_records_the_task_its_classes_and_where_it_came_from(tmp_pa
     table = CliRunner().invoke(cli, ["evaluate", str(data), "--model", str(model)]).stdout
     assert "patient-wise: patients the model did not train on" in table
     assert "bump positive: Se " in table and " AUC " in table and "macro-F1 (N,S,V,F)" not in table
+
+
+def test_figures_and_reports_refuse_a_model_of_other_classes(tmp_path, data_dir):
+    """Plots and reports are drawn for the AAMI classes: a transferred model's outputs would be named wrongly."""
+    pytest.importorskip("matplotlib")
+    from ecgseg.aami import AAMI_CLASSES
+    from ecgseg.classify.predict import classify_beats
+
+    model = tmp_path / "nlr.pt"
+    save_checkpoint(model, build_model(ModelConfig(n_classes=3, class_names=("N", "L", "R"))))
+    beats = tmp_path / "beats.npz"
+    np.savez(beats, segments=np.zeros((4, 187), np.float32), labels=np.zeros(4, np.int8))
+    with pytest.raises(ValueError, match=r"^model nlr.pt predicts N, L, R, not the classes N, S, V, F, Q drawn here; "
+                                         r"use classify_beats without classes= for it, or omit model=$"):
+        classify_beats(str(beats), model, classes=AAMI_CLASSES)
+    assert classify_beats(str(beats), model)[0].shape == (4, 3)  # without classes=: its own classes, as classify does
+    line = ("Error: model nlr.pt predicts N, L, R, not the classes N, S, V, F, Q drawn here; use `ecgseg classify` (or "
+            "`ecgseg evaluate`) with it, or omit --model\n")
+    for args in (["plot", "beats", str(beats), "--predict"], ["plot", "record", "100", "--predict"],
+                 ["report", "record", "100"]):
+        out = tmp_path / ("out.html" if args[0] == "report" else "out.png")
+        result = CliRunner().invoke(cli, [*args, "--model", str(model), "-o", str(out)],
+                                    env={"ECGSEG_DATA": str(data_dir)})
+        assert (result.exit_code, result.output.splitlines()[-1] + "\n") == (1, line), args
+        assert not out.exists()

@@ -281,7 +281,7 @@ def load_classifier(beats, model=None, *, name: str = "beats") -> Classifier:
 
 
 def classify_beats(beats, model=None, *, name: str = "beats", batch_size: int = 1024,
-                   threads: int | None = None, progress=None) -> tuple[np.ndarray, Classifier]:
+                   threads: int | None = None, progress=None, classes=None) -> tuple[np.ndarray, Classifier]:
     """Class probabilities of beats with the model that fits them (the shipped one by default), and that model.
 
     Parameters
@@ -298,6 +298,9 @@ def classify_beats(beats, model=None, *, name: str = "beats", batch_size: int = 
         The beats' name in messages.
     batch_size, threads, progress
         As for :func:`logits`.
+    classes : sequence of str, optional
+        The classes the caller needs, in order (a figure or report drawn for the AAMI classes): a model that predicts
+        others (one trained for another task, ``ecgseg train --classes``) is refused before any beat is classified.
 
     Returns
     -------
@@ -311,7 +314,7 @@ def classify_beats(beats, model=None, *, name: str = "beats", batch_size: int = 
     ValueError
         Beats the model cannot serve, in one sentence: sampled at another rate than it reads (``fs_out``), cut
         otherwise and without the cut it reads (``pre_r_s``), a context model given beats without R-R context or cut
-        at the rule's R-peaks, another beat length, NaN.
+        at the rule's R-peaks, another beat length, NaN; a model whose classes are not ``classes``.
 
     Examples
     --------
@@ -323,6 +326,12 @@ def classify_beats(beats, model=None, *, name: str = "beats", batch_size: int = 
     """
     arrays = _as_arrays(beats, name)
     classifier = load_classifier(arrays, model, name=name)
+    if classes is not None and tuple(classifier.class_names) != tuple(classes):
+        # a figure or report drawn for other classes would name this model's outputs wrongly, without a word
+        raise ValueError(f"model {classifier.path.name} predicts {', '.join(classifier.class_names)}, not "
+                         f"the classes {', '.join(classes)} drawn here; "
+                         + say("use `ecgseg classify` (or `ecgseg evaluate`) with it, or omit --model",
+                               "use classify_beats without classes= for it, or omit model="))
     x, extra = classifier.inputs(arrays, name)
     if extra is not None and classifier.net.config.context == "cut":
         classifier = replace(classifier, doubt=cut_doubt(extra, arrays.get("record"), name))

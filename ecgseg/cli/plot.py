@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..aami import AAMI_CLASSES
 from ._common import (
     _apply,
     _need_matplotlib,
@@ -69,7 +70,7 @@ def plot_record_command(record, db, data_dir, channel, annotator, peaks, start_s
         rec, beats = _read_beats(record, db, data_dir, channel, annotator, peaks, params)
         classifier = None
         if predict:
-            probabilities, classifier = classify_beats(beats, model, name=rec.name)
+            probabilities, classifier = classify_beats(beats, model, name=rec.name, classes=AAMI_CLASSES)
         figure = record_strip(rec, beats, start_s=start_s, seconds=seconds, window_s=params["window_s"],
                               predicted=None if classifier is None else probabilities.argmax(axis=1),
                               tolerance_s=params["tolerance_s"], dpi=dpi)
@@ -111,7 +112,7 @@ def plot_beats_command(beats, predict, model, max_per_class, seed, fs_out, outpu
             labels = None  # a record without annotations: no class to group by
         classifier = None
         if predict:
-            probabilities, classifier = classify_beats(arrays, model, name=name)
+            probabilities, classifier = classify_beats(arrays, model, name=name, classes=AAMI_CLASSES)
             labels = probabilities.argmax(axis=1)
         elif labels is None:
             echo_err(f"{name} holds no labels: all beats in one panel "

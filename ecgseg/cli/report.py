@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..aami import AAMI_CLASSES
 from ._common import (
     _need_matplotlib,
     _read_beats,
@@ -54,7 +55,7 @@ def report_record_command(record, db, data_dir, channel, annotator, peaks, start
         from ..report import MODEL_CARD, model_facts, record_report
 
         rec, beats = _read_beats(record, db, data_dir, channel, annotator, peaks, params)
-        probabilities, classifier = classify_beats(beats, model, name=rec.name)
+        probabilities, classifier = classify_beats(beats, model, name=rec.name, classes=AAMI_CLASSES)
         card = MODEL_CARD.read_text() if model is None and MODEL_CARD.is_file() else None
         page = record_report(rec, beats, probabilities, start_s=start_s, seconds=seconds, window_s=params["window_s"],
                              params={"peaks": peaks, **params}, model_facts=model_facts(classifier),
