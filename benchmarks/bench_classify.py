@@ -1,13 +1,15 @@
 """Classifier speed: batch inference over all MIT-BIH beats, against a plain in-process torch forward, in one run.
 
-    /work/venv/bin/python benchmarks/bench_classify.py [--data /tmp/mitdb_ann.npz] [--repeats 3]
+    /work/venv/bin/python benchmarks/bench_classify.py [--data /tmp/mitdb_ann.npz] [--repeats 3] [--model M.pt]
 
 The peer is the obvious way to run this network: torch.set_num_threads(2), the
 model in eval mode, ``model(x)`` over batches of 1024 under ``torch.no_grad``.
 ``predict_proba`` is what ``ecgseg classify`` calls. End-to-end figures are
 whole processes (python start, imports, reading, inference, writing the table),
 on one record and on all beats. The machine may be shared: compare the ratios,
-not the absolute figures.
+not the absolute figures. ``--model`` (default: the shipped model a plain ``.npy`` gets) may read the cut context
+(:func:`ecgseg.context.cut_context`): it is computed once, timed apart, and fed to every forward alike; the
+end-to-end figures include it (``classify`` computes it from the segments).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from ecgseg.classify import load_checkpoint, predict_proba  # noqa: E402
+from ecgseg.classify.config import choose_model  # noqa: E402
+from ecgseg.context import model_inputs  # noqa: E402
 from ecgseg.classify.model import ResidualBlock  # noqa: E402
 
 
@@ -54,35 +58,48 @@ def best_of(function, repeats: int) -> float:
     return min(times)
 
 
-def plain_forward(model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+def plain_forward(model, x: np.ndarray, extra=None, batch_size: int = 1024) -> np.ndarray:
     torch.set_num_threads(2)
     with torch.no_grad():
         t = torch.from_numpy(x)
-        return torch.cat([model(t[i : i + batch_size]) for i in range(0, len(t), batch_size)]).numpy()
+        e = None if extra is None else torch.from_numpy(extra)
+        return torch.cat([model(t[i : i + batch_size], None if e is None else e[i : i + batch_size])
+                          for i in range(0, len(t), batch_size)]).numpy()
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="/tmp/mitdb_ann.npz", help="all beats: ecgseg segment database mitdb --peaks annotations -o FILE")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--model", default=None, help="a model file [default: the shipped model a plain .npy gets]")
     args = parser.parse_args()
 
     segments = np.load(args.data, allow_pickle=False)["segments"]
     n = len(segments)
-    model, checkpoint = load_checkpoint()
-    plain_forward(model, segments[:2048])  # warm up both paths (allocator, oneDNN primitives)
-    predict_proba(model, segments[:2048], threads=2)
+    model_path = Path(args.model) if args.model else choose_model({"segments": segments[:2]})[0]
+    model, checkpoint = load_checkpoint(model_path)
+    print(f"model: {model_path.name} (context {model.config.context if model.config.n_extra else 'none'})")
+    extra = None
+    if model.config.n_extra:
+        started = time.perf_counter()
+        _, extra = model_inputs({"segments": segments}, model.config)
+        print(f"its context from the segments alone (model_inputs, once): {time.perf_counter() - started:.2f} s "
+              f"for {n} beats")
+    plain_forward(model, segments[:2048], None if extra is None else extra[:2048])  # warm up both paths
+    predict_proba(model, segments[:2048], None if extra is None else extra[:2048], threads=2)
 
     paper = textbook(model)
-    runs = {"paper": lambda: plain_forward(paper, segments), "peer": lambda: plain_forward(model, segments),
-            "ours": lambda: predict_proba(model, segments, logit_bias=checkpoint["logit_bias"], threads=2)}
+    runs = {"paper": lambda: plain_forward(paper, segments, extra), "peer": lambda: plain_forward(model, segments, extra),
+            "ours": lambda: predict_proba(model, segments, extra, logit_bias=checkpoint["logit_bias"], threads=2)}
     # interleaved repeats, best of each: the machine is shared, so load shifts between runs
     times = {name: [] for name in runs}
     for _ in range(args.repeats):
         for name, run in runs.items():
             times[name].append(best_of(run, 1))
     paper_time, peer, ours = (min(times[name]) for name in ("paper", "peer", "ours"))
-    same = np.array_equal(plain_forward(paper, segments[:4096]).argmax(1), predict_proba(model, segments[:4096]).argmax(1))
+    head = None if extra is None else extra[:4096]
+    same = np.array_equal(plain_forward(paper, segments[:4096], head).argmax(1),
+                          predict_proba(model, segments[:4096], head).argmax(1))
     print(f"beats: {n}, torch {torch.__version__}, 2 threads")
     print(f"plain forward, paper's block order (batch 1024, no_grad): {n / paper_time:9.0f} beats/s  ({paper_time:.2f} s)")
     print(f"plain forward, ecgseg's network (batch 1024, no_grad):    {n / peer:9.0f} beats/s  ({peer:.2f} s)")
@@ -96,7 +113,7 @@ def main():
         one = Path(tmp) / "100.npy"
         np.save(one, segments[np.load(args.data)["record"] == "100"])
         for label, path in (("one record (100)", one), ("all beats", all_beats)):
-            command = [sys.executable, "-m", "ecgseg", "classify", str(path), "-q"]
+            command = [sys.executable, "-m", "ecgseg", "classify", str(path), "--model", str(model_path), "-q"]
             elapsed = best_of(lambda: subprocess.run(command, env=env, stdout=subprocess.DEVNULL, check=True), args.repeats)
             n_path = len(np.load(path, mmap_mode="r"))
             print(f"ecgseg classify end to end, {label}: {elapsed:.2f} s wall for {n_path} beats "
