@@ -18,7 +18,9 @@ import numpy as np
 
 from .aami import AAMI_CLASSES, TOLERANCE_S
 
-__all__ = ["model_facts", "busiest_window", "record_report", "card_html", "markdown_html"]
+from .report_quality import quality_facts, quality_note, quality_window
+
+__all__ = ["model_facts", "busiest_window", "quality_window", "record_report", "card_html", "markdown_html"]
 
 MODEL_CARD = Path(__file__).parent / "classify" / "MODEL_CARD.md"
 
@@ -127,6 +129,7 @@ def _facts(record, beats, db: str | None, params: dict, cut: str | None) -> list
     facts += [
         ("beats cut", f"{len(beats)} in {beats.n_windows} windows ({beats.n_fallback_windows} took the record's median T)"),
         ("beats with T < 0.2 s", str(beats.n_short)),
+        *quality_facts(beats),
         ("segmentation", ", ".join(f"{k}={v}" for k, v in params.items())),
     ]
     return facts
@@ -187,7 +190,9 @@ def record_report(
     probabilities : array_like, shape (n_beats, 5)
         The classifier's (:func:`ecgseg.classify.classify_beats`).
     start_s : float, optional
-        Start of the strip; by default a fifth of ``seconds`` before the window with the most non-N beats.
+        Start of the strip; by default a fifth of ``seconds`` before the window with the most non-N beats. When the
+        beats have flutter/fibrillation or poor signal quality and that strip shows none of it, a second strip shows
+        it (:func:`quality_window`).
     db : str, optional
         The record's database; by default the record's own (``Record.database``; none for a record given by path).
     params : dict, optional
@@ -240,8 +245,19 @@ def record_report(
                   f"{1000 * tolerance_s:.0f} ms); crosses: annotated beats no beat was cut at.</p>",
                   _image(record_strip(record, beats, **strip), "strip coloured by reference class"),
                   "<p>The same beats coloured by the classifier's class; rings: it differs from the reference label.</p>"]
-    parts += [_image(record_strip(record, beats, predicted=predicted, **strip), "strip coloured by predicted class"), "</section>",
-              "<section><h2>Class counts</h2>", _split_note(record.name, db if db is not None else
+    shown = quality_window(beats, start_s, seconds)
+    note = quality_note(beats, start_s, seconds) if shown is None else ""
+    parts += [_image(record_strip(record, beats, predicted=predicted, **strip), "strip coloured by predicted class"),
+              f"<p>{html.escape(note, quote=False)}</p>" if note else "", "</section>"]
+    if shown is not None:  # the record has poor signal or flutter/fibrillation the strip above does not show
+        at, what = shown
+        which = "first stretch of it" if what.startswith("ventricular") else "stretch of it with the most poor beats"
+        parts += [f"<section><h2>Strip from {at:g} s: {what}</h2>",
+                  f"<p>The record's {which}, which the strip above does not reach; beats coloured by the "
+                  f"classifier's class. {html.escape(quality_note(beats, at, seconds), quote=False)}</p>",
+                  _image(record_strip(record, beats, predicted=predicted, **{**strip, "start_s": at}),
+                         f"strip at {what}"), "</section>"]
+    parts += ["<section><h2>Class counts</h2>", _split_note(record.name, db if db is not None else
                                                             getattr(record, "database", "")),
               _counts(reference, predicted)]
     if reference is not None and (reference >= 0).any():

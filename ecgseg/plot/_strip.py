@@ -1,9 +1,11 @@
 """The ECG strip: a stretch of a record with its cut beats' R-peaks coloured by class.
 
 Also the reference beats no beat was cut at (crosses), beats whose class
-differs from the reference (rings), the segmentation windows' edges, and ECG
-paper behind the trace. :func:`record_strip` draws one from a record and the
-beats cut from it; :func:`strip_figure` from plain arrays.
+differs from the reference (rings), the segmentation windows' edges, stretches
+of poor signal quality and of ventricular flutter/fibrillation (bands behind
+the trace; beats in poor signal hollow), and ECG paper behind the trace.
+:func:`record_strip` draws one from a record and the beats cut from it;
+:func:`strip_figure` from plain arrays.
 """
 
 from __future__ import annotations
@@ -12,7 +14,11 @@ import numpy as np
 
 from ..aami import AAMI_CLASSES, TOLERANCE_S
 from ..labels import missed_beats
+from ..quality import POOR, poor_stretches
 from ._common import CLASS_TITLES, _class_color, _class_name, _figure
+
+POOR_COLOR = "#f4c430"  # the band behind stretches of poor signal quality (saffron)
+VF_COLOR = "#5e60ce"  # the band behind ventricular flutter/fibrillation (indigo, hatched)
 
 
 def strip_figure(
@@ -27,6 +33,8 @@ def strip_figure(
     missed=(),
     missed_classes=None,
     window_edges_s=(),
+    quality=None,
+    vf_stretches=None,
     class_source: str = "reference",
     ylabel: str = "mV",
     title: str = "",
@@ -54,6 +62,14 @@ def strip_figure(
         Their reference classes, written in brackets in the row of class letters.
     window_edges_s : array_like of float
         Segmentation window edges (s); dashed lines with the window's number.
+    quality : array_like of float, shape (n_beats,), optional
+        Each beat's signal quality (:attr:`ecgseg.beats.Beats.quality`). Beats below :data:`ecgseg.quality.POOR`
+        are drawn hollow, and the stretches they form (:func:`ecgseg.quality.poor_stretches`) get a band in
+        :data:`POOR_COLOR`, reaching half way to the neighbouring beats (at most 1 s) so a lone poor beat shows.
+        None or all NaN: quality not measured, nothing drawn.
+    vf_stretches : array_like of int, shape (n_stretches, 2), optional
+        ``[start, stop)`` sample ranges (at ``fs``) of ventricular flutter/fibrillation
+        (:attr:`ecgseg.beats.Beats.vf_stretches`); a hatched band in :data:`VF_COLOR`.
     class_source : str
         What ``classes`` are ("reference", "predicted", or why there are none), for the legend.
 
@@ -97,6 +113,14 @@ def strip_figure(
     _ecg_grid(ax, seconds, span)
     ax.plot(np.arange(first, last) / fs, shown, color="#222222", linewidth=0.8, zorder=2)
     _window_edges(ax, np.asarray(window_edges_s, dtype=np.float64), start_s, end_s)
+    poor = poor_beats(quality, r_peaks.size)
+    vf = np.empty((0, 2), np.int64) if vf_stretches is None else np.asarray(vf_stretches, np.int64).reshape(-1, 2)
+    if poor.any():
+        order = np.argsort(r_peaks, kind="stable")  # poor_stretches reads beats in time order
+        bands = _padded(poor_stretches(r_peaks[order], np.asarray(quality)[order], fs), r_peaks, fs, vf)
+        _bands(ax, bands, fs, first, last, POOR_COLOR, f"stretches of poor signal quality (< {POOR:g})")
+    _bands(ax, vf, fs, first, last, VF_COLOR, "stretches of ventricular flutter/fibrillation (no beats cut)",
+           hatch="///")
 
     peaks, peak_classes = r_peaks[in_view], classes[in_view]
     for index in sorted(set(peak_classes.tolist()), key=lambda c: (c < 0, c)):
@@ -106,6 +130,13 @@ def strip_figure(
         label = f"{name} ({CLASS_TITLES.get(name, unlabelled)}): {chosen.size}"
         ax.scatter(chosen / fs, signal[chosen], s=42, color=_class_color(index, class_names), edgecolors="white",
                    linewidths=0.6, zorder=4, label=label)
+    doubtful = poor[in_view]
+    if doubtful.any():  # hollow: white over the class's dot, ringed in its colour; a grey ring in the legend
+        colours = [_class_color(index, class_names) for index in peak_classes[doubtful]]
+        ax.scatter(peaks[doubtful] / fs, signal[peaks[doubtful]], s=56, facecolors="white", edgecolors=colours,
+                   linewidths=1.5, zorder=4.5, label="_poor beats")
+        ax.scatter([], [], s=56, facecolors="white", edgecolors="#555555", linewidths=1.5,
+                   label=f"hollow: beat in poor-quality signal: {int(doubtful.sum())}")
     lane = high + 0.14 * span  # class letters in a row above the trace, clear of it
     if peaks.size <= 60:  # a letter per beat while they stay legible
         for peak, index in zip(peaks, peak_classes):
@@ -145,6 +176,43 @@ def strip_figure(
         )
         figure.legend(loc="outside right upper", fontsize=8, title=heading, title_fontsize=8, frameon=False)
     return figure
+
+
+def poor_beats(quality, n_beats: int) -> np.ndarray:
+    """Which beats are in poor-quality signal, (n_beats,) bool: quality below :data:`ecgseg.quality.POOR`; none when
+    quality is None or NaN (not measured)."""
+    if quality is None:
+        return np.zeros(n_beats, dtype=bool)
+    quality = np.asarray(quality, dtype=np.float64)
+    if quality.shape != (n_beats,):
+        raise ValueError(f"quality has shape {quality.shape} for {n_beats} R-peaks; give one value per beat")
+    return quality < POOR  # NaN compares False: not measured is not poor
+
+
+def _padded(stretches, r_peaks, fs: float, vf, most_s: float = 1.0) -> np.ndarray:
+    """Poor stretches ``[first poor beat, last + 1)`` widened half way to the beats either side (at most ``most_s``,
+    never into flutter/fibrillation ``vf``, which holds no beats): the time those beats stand for, so one poor beat
+    is a band, not a line."""
+    peaks = np.sort(r_peaks)
+    most = most_s * fs
+    before = np.searchsorted(peaks, stretches[:, 0]) - 1
+    after = np.searchsorted(peaks, stretches[:, 1])
+    left = np.where(before >= 0, (stretches[:, 0] - peaks[np.maximum(before, 0)]) / 2, most)
+    right = np.where(after < peaks.size, (peaks[np.minimum(after, peaks.size - 1)] - stretches[:, 1] + 1) / 2, most)
+    bands = np.stack([stretches[:, 0] - np.minimum(left, most), stretches[:, 1] - 1 + np.minimum(right, most)], axis=1)
+    for start, stop in vf:  # a few stretches a record
+        bands[:, 0] = np.where((bands[:, 0] >= start) & (bands[:, 0] < stop), stop, bands[:, 0])
+        bands[:, 1] = np.where((bands[:, 1] > start) & (bands[:, 1] <= stop), start, bands[:, 1])
+    return bands
+
+
+def _bands(ax, stretches, fs: float, first: int, last: int, colour: str, label: str, hatch: str | None = None) -> None:
+    """Shade the stretches (sample ranges) that reach into ``[first, last)`` behind the trace; one legend entry."""
+    shown = stretches[(stretches[:, 1] > first) & (stretches[:, 0] < last)]
+    for number, (start, stop) in enumerate(shown):
+        ax.axvspan(max(start, first) / fs, min(stop, last) / fs, facecolor=colour, alpha=0.28 if hatch else 0.4,
+                   edgecolor=colour if hatch else "none", hatch=hatch, linewidth=0, zorder=1,
+                   label=f"{label}: {len(shown)}" if number == 0 else "_nolegend_")
 
 
 def _ecg_grid(ax, seconds: float, span: float) -> None:
@@ -207,7 +275,10 @@ def record_strip(record, beats, *, start_s: float = 0.0, seconds: float = 10.0, 
 
     Beats are coloured by their reference label, or by ``predicted`` class
     indices (n_beats,) when given, with rings where those differ from the
-    reference. ``window_s`` must be the one the beats were cut with.
+    reference. ``window_s`` must be the one the beats were cut with. The beats'
+    ``quality`` and ``vf_stretches`` are drawn as bands (see :func:`strip_figure`),
+    and the title counts the poor beats and names the flutter/fibrillation in view
+    when there are any.
 
     Examples
     --------
@@ -228,12 +299,30 @@ def record_strip(record, beats, *, start_s: float = 0.0, seconds: float = 10.0, 
     end_s = min(start_s + seconds, record.signal.shape[0] / record.fs)
     title = f"record {record.name} ({record.channel}), {start_s:g}-{end_s:g} s: {n_cut} beats cut"
     title += f", {n_missed} annotated beats missed" if record.has_annotations else " (no reference annotations)"
+    title += _quality_words(beats, first, last, record.fs)
     source = (
         "predicted" if predicted is not None else "reference" if record.has_annotations else "no reference annotations"
     )
     return strip_figure(
         record.signal, record.fs, start_s=start_s, seconds=seconds, r_peaks=beats.r_peaks,
         classes=beats.labels if predicted is None else predicted, reference=None if predicted is None else beats.labels,
-        missed=missed, missed_classes=missed_classes, window_edges_s=edges, class_source=source,
+        missed=missed, missed_classes=missed_classes, window_edges_s=edges, quality=beats.quality,
+        vf_stretches=beats.vf_stretches, class_source=source,
         ylabel=f"{record.channel} ({record.units})", title=title, dpi=dpi,
     )
+
+
+def _quality_words(beats, first: float, last: float, fs: float) -> str:
+    """What the title adds about signal quality in ``[first, last)`` (samples): the poor beats and the
+    flutter/fibrillation in view, or nothing when there are none (or quality was not measured)."""
+    words = []
+    in_view = (beats.r_peaks >= first) & (beats.r_peaks < last)
+    n_poor = int(np.count_nonzero(poor_beats(beats.quality, len(beats.r_peaks)) & in_view))
+    if n_poor:
+        words.append(f"{n_poor} beats in poor-quality signal")
+    stretches = np.empty((0, 2)) if beats.vf_stretches is None else np.asarray(beats.vf_stretches).reshape(-1, 2)
+    shown = stretches[(stretches[:, 1] > first) & (stretches[:, 0] < last)]
+    if shown.size:
+        spans = [f"{max(a, first) / fs:.1f}-{min(b, last) / fs:.1f} s" for a, b in shown]
+        words.append("ventricular flutter/fibrillation " + ", ".join(spans))
+    return "; " + ", ".join(words) if words else ""
