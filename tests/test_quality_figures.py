@@ -72,7 +72,7 @@ def hollow_offsets(ax):
 
 def test_flutter_and_poor_stretches_are_bands_and_poor_beats_hollow(flutter_207):
     from ecgseg.plot import record_strip
-    from ecgseg.plot._strip import POOR_COLOR, VF_COLOR
+    from ecgseg.plot import POOR_COLOR, VF_COLOR
     from ecgseg.quality import POOR
 
     record, beats = flutter_207
@@ -98,7 +98,7 @@ def test_flutter_and_poor_stretches_are_bands_and_poor_beats_hollow(flutter_207)
 
 def test_noise_makes_a_poor_band_and_clean_signal_none(noisy_100):
     from ecgseg.plot import figure_bytes, record_strip
-    from ecgseg.plot._strip import POOR_COLOR, VF_COLOR
+    from ecgseg.plot import POOR_COLOR, VF_COLOR
     from ecgseg.quality import POOR, poor_stretches
 
     record, beats = noisy_100

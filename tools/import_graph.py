@@ -28,7 +28,7 @@ LAYERS = [
     ["ecgseg.records", "ecgseg.headers", "ecgseg.annotations", "ecgseg.labels", "ecgseg.diagnosis", "ecgseg.beatfile", "ecgseg.tasks", "ecgseg.protocols",
      "ecgseg.evaluate", "ecgseg.fetch", "ecgseg._transfer", "ecgseg._http", "ecgseg._layout"],
     ["ecgseg.parallel", "ecgseg.pipeline", "ecgseg.batch"],
-    ["ecgseg.classify", "ecgseg.plot", "ecgseg.report"],
+    ["ecgseg.classify", "ecgseg.plot", "ecgseg.report", "ecgseg.report_quality"],
     ["ecgseg.cli", "ecgseg.__main__", "ecgseg._numba_blas"],
 ]
 

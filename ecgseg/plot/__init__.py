@@ -25,11 +25,11 @@ from ._common import CLASS_TITLES as CLASS_TITLES
 from ._common import FORMATS as FORMATS
 from ._common import UNLABELLED_COLOR as UNLABELLED_COLOR
 from ._common import figure_format as figure_format
-from ._strip import missed_reference_beats, record_strip, strip_figure
+from ._strip import POOR_COLOR, VF_COLOR, missed_reference_beats, record_strip, strip_figure
 
 # CLASS_TITLES, FORMATS, UNLABELLED_COLOR and figure_format are importable from here but not in __all__, as before
 # the split; ``X as X`` marks them as re-exported.
 __all__ = [
-    "CLASS_COLORS", "INSTALL_HINT", "MissingMatplotlib", "require_matplotlib", "figure_bytes", "save_figure",
+    "CLASS_COLORS", "POOR_COLOR", "VF_COLOR", "INSTALL_HINT", "MissingMatplotlib", "require_matplotlib", "figure_bytes", "save_figure",
     "strip_figure", "record_strip", "missed_reference_beats", "beats_figure", "confusion_figure", "probability_figure",
 ]
