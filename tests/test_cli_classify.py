@@ -318,6 +318,14 @@ def test_classify_leaves_out_poor_beats_on_request(data_dir, tmp_path):
     rows = out.decode().splitlines()[1:]
     assert len(rows) == len(beats) - 2 and [int(r.split("\t")[0]) for r in rows[2:7]] == [2, 4, 5, 6, 8]
     assert f"2 of {len(beats)} beats below quality 0.7 left out" in err
+    # every kept beat gets the class and probabilities it gets with none left out: a beat's context is read from
+    # all its neighbours, the poor ones included (dropping them first made their neighbours look premature)
+    code, everything, err = _run(["classify", str(path), "--format", "csv"])
+    assert code == 0, err
+    code, kept, err = _run(["classify", str(path), "--format", "csv", "--min-quality", "0.7"])
+    assert code == 0, err
+    every_row = everything.decode().splitlines()
+    assert kept.decode().splitlines() == every_row[:4] + every_row[5:8] + every_row[9:]  # header, beats 0-2, 4-6, 8-
     del arrays["quality"]
     save_beats(path, arrays)
     code, out, err = _run(["classify", str(path), "--min-quality", "0.7"])

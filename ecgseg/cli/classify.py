@@ -146,11 +146,13 @@ def classify_command(beats, model, fmt, batch_size, threads, min_quality, quiet)
         arrays = load_beats(source)
         name = "<stdin>" if beats == "-" else beats
         kept = _good_beats(arrays, min_quality, name, quiet)
-        if kept is not None:
-            arrays = take(arrays, kept)
         with progress_bar(len(arrays["segments"]), "classifying", quiet, at_least=PROGRESS_BEATS) as progress:
             probabilities, classifier = classify_beats(arrays, model, name=name, batch_size=batch_size,
                                                        threads=threads, progress=progress)
+        if kept is not None:
+            # left out after classifying: a beat's context (its R-R intervals, its record's template) is read from
+            # every beat around it, so dropping the poor ones first would make their good neighbours look premature
+            arrays, probabilities = take(arrays, kept), probabilities[kept]
         echo_err(classifier.choice, quiet)
         if classifier.doubt is not None:  # e.g. rows that are not one record's consecutive beats for a 'cut' model
             echo_err(f"note: {classifier.doubt}", quiet)
