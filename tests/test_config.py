@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -104,3 +105,19 @@ def test_the_choice_loads_nothing_and_takes_a_given_model_as_given(tmp_path):
             "choose_model({'segments': np.zeros((2, 187), np.float32)}); print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_a_shipped_model_is_named_by_its_file_name(tmp_path, monkeypatch):
+    """The README and the choice line call the shipped models by file name: that name works as a model argument."""
+    import numpy as np
+
+    from ecgseg.classify.config import DEFAULT_CONTEXT_WEIGHTS, choice_line, model_file, shipped_names
+
+    assert shipped_names() == ["context_ds1.pt", "intra_context.pt", "kachuee_ds1.pt"]
+    monkeypatch.chdir(tmp_path)
+    assert model_file("context_ds1.pt") == DEFAULT_CONTEXT_WEIGHTS
+    assert model_file("sub/context_ds1.pt") == Path("sub/context_ds1.pt")  # a path is a path
+    (tmp_path / "context_ds1.pt").write_bytes(b"mine")
+    assert model_file("context_ds1.pt") == Path("context_ds1.pt")  # a file here of that name wins
+    arrays = {"segments": np.zeros((2, 187), np.float32)}
+    assert choice_line(arrays, DEFAULT_CONTEXT_WEIGHTS, None, given=True) == "model: context_ds1.pt (given with model=)"

@@ -17,7 +17,7 @@ from ..scheme import CONTEXT_PRE_R_S, RECOMMENDED_PEAKS
 from ..scheme import DEFAULTS as SCHEME
 from ..terms import setting
 
-__all__ = ["CLASS_NAMES", "ARCHS", "CONTEXTS", "BALANCE", "VALIDATION", "ModelConfig", "TrainConfig",
+__all__ = ["model_file", "shipped_names", "CLASS_NAMES", "ARCHS", "CONTEXTS", "BALANCE", "VALIDATION", "ModelConfig", "TrainConfig",
            "DEFAULT_WEIGHTS", "DEFAULT_CONTEXT_WEIGHTS", "Shipped", "SHIPPED", "needs_context", "lacks", "choose_model", "choice_line"]
 
 #: The classes the shipped models predict, in output order (the AAMI classes).
@@ -153,6 +153,31 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
 
 
+def shipped_names() -> list[str]:
+    """The file names of the models shipped with the package (:func:`model_file` takes them as a model argument)."""
+    return sorted(path.name for path in _WEIGHTS.glob("*.pt"))
+
+
+def model_file(model) -> Path:
+    """The file a model argument names: a path, or a shipped model by its file name when no such file is here.
+
+    The README, the model card and ``ecgseg classify``'s choice line call the shipped models by their file names
+    (``context_ds1.pt``, ``kachuee_ds1.pt``, ``intra_context.pt``); a file of that name in the working folder wins.
+
+    Examples
+    --------
+    >>> model_file("context_ds1.pt") == DEFAULT_CONTEXT_WEIGHTS
+    True
+    >>> str(model_file("runs/mine.pt"))
+    'runs/mine.pt'
+    """
+    path = Path(model)
+    shipped = _WEIGHTS / path.name
+    if not path.exists() and path.parent == Path(".") and path.suffix == ".pt" and shipped.is_file():
+        return shipped
+    return path
+
+
 def choose_model(arrays: dict, model=None, name: str = "beats") -> tuple[Path, str | None]:
     """Which model classifies a loaded beat file, and why when it is not the best one for it; loads nothing.
 
@@ -167,7 +192,7 @@ def choose_model(arrays: dict, model=None, name: str = "beats") -> tuple[Path, s
         A beat file as :func:`ecgseg.beatfile.load_beats` returns it (``segments``, maybe ``r_peaks``, ``fs``,
         ``record``, ``rr``, ``pre_r_s``, ``peaks``).
     model : path, optional
-        A model file.
+        A model file, or a shipped model's file name (:func:`model_file`).
     name : str
         The beat file's name in the reason.
 
@@ -186,7 +211,7 @@ def choose_model(arrays: dict, model=None, name: str = "beats") -> tuple[Path, s
     ('kachuee_ds1.pt', True)
     """
     if model is not None:
-        return Path(model), None
+        return model_file(model), None
     why = _why_not_context(arrays, name)
     if why is None:
         return DEFAULT_CONTEXT_WEIGHTS, None
@@ -223,8 +248,9 @@ def choice_line(arrays: dict, path, reason: str | None, name: str = "beats", giv
     model: kachuee_ds1.pt, the shipped waveform-only model: b.npy holds the segments only, without their R-peaks (segment to an .npz with peaks='hamilton' for the context model)
     """
     path = Path(path)
-    if given:
-        return f"model: {path} (given with {setting('model')})"
+    if given:  # a shipped model named by its file name is said by that name, not by where it is installed
+        named = path.name if path.parent == _WEIGHTS else path
+        return f"model: {named} (given with {setting('model')})"
     shipped = f"{path.name}, the shipped {SHIPPED[path].description} model" if path in SHIPPED else str(path)
     if reason is not None:
         return f"model: {shipped}: {name} {_why_not_context(arrays, name)}"

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from ..terms import say
-from .config import ARCHS, CLASS_NAMES, DEFAULT_WEIGHTS, ModelConfig
+from .config import ARCHS, CLASS_NAMES, DEFAULT_WEIGHTS, ModelConfig, shipped_names
 
 __all__ = ["BeatNet", "KachueeNet", "LstmFcnNet", "CnnBiLstmNet", "CnnMlpNet", "NETWORKS", "build_model",
            "save_checkpoint", "load_checkpoint"]
@@ -287,9 +287,11 @@ def load_checkpoint(path: str | os.PathLike | None = None) -> tuple[BeatNet, dic
     """
     path = DEFAULT_WEIGHTS if path is None else Path(path)
     if not Path(path).is_file():
+        shipped = ", ".join(shipped_names())
         raise FileNotFoundError(f"model file {path} does not exist; "
-                                + say("train one with `ecgseg train` or omit --model",
-                                      "train one (ecgseg.classify.train) or pass model=None"))
+                                + say("train one with `ecgseg train`, name a shipped one", "train one "
+                                      "(ecgseg.classify.train), name a shipped one")
+                                + f" ({shipped})" + say(" or omit --model", " or pass model=None"))
     try:
         with warnings.catch_warnings():  # torch warns about a foreign pickle's protocol before refusing it
             warnings.simplefilter("ignore")

@@ -24,7 +24,7 @@ from pathlib import Path
 from torch import nn
 
 from ..terms import say, setting
-from .config import DEFAULT_WEIGHTS, ModelConfig
+from .config import DEFAULT_WEIGHTS, ModelConfig, model_file
 
 __all__ = ["STAGES", "OUTPUT", "stages", "resolve_init", "check_init", "initial_model", "frozen_stages", "hold_frozen",
            "init_summary"]
@@ -59,8 +59,9 @@ def stages(config: ModelConfig) -> list[str]:
 
 
 def resolve_init(init: str | os.PathLike) -> Path:
-    """The model file ``init`` names: ``"shipped"`` is the shipped waveform-only model."""
-    return DEFAULT_WEIGHTS if str(init) == SHIPPED_INIT else Path(init)
+    """The model file ``init`` names: ``"shipped"`` is the shipped waveform-only model; a shipped model's file name
+    (``context_ds1.pt``) names it (:func:`ecgseg.classify.config.model_file`)."""
+    return DEFAULT_WEIGHTS if str(init) == SHIPPED_INIT else model_file(init)
 
 
 # Fields that must agree between the starting model and the network trained from it: they shape the layers copied.
