@@ -118,3 +118,16 @@ def test_a_given_model_that_does_not_fit_the_beats_is_refused(beat_files_100):
         classifier.inputs(arrays, "100.npy")
     with pytest.raises(ValueError, match=r"and r_peaks \(2,\) must be \(n_beats, length\) and \(n_beats,\)"):
         classifier.inputs({**dict(np.load(beat_files_100[1])), "r_peaks": np.arange(2)}, "x")
+
+
+def test_classify_beats_takes_the_segments_alone():
+    """An (n, 187) array is what a plain .npy holds: classified as the file would be; anything else is one line."""
+    from ecgseg.classify.predict import classify_beats
+
+    segments = np.random.default_rng(0).random((3, 187)).astype(np.float32)
+    probabilities, used = classify_beats(segments)
+    assert probabilities.shape == (3, 5) and used.path.name == "kachuee_ds1.pt"
+    assert np.array_equal(probabilities, classify_beats({"segments": segments})[0])
+    with pytest.raises(TypeError, match=r"^beats is a list; pass Beats, a beat file \(dict of arrays or its path\) "
+                                        r"or an \(n_beats, length\) array of segments$"):
+        classify_beats([[0.0] * 187])

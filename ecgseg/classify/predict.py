@@ -254,6 +254,11 @@ def _as_arrays(beats, name: str) -> dict:
         return beats
     if isinstance(beats, (str, os.PathLike, bytes)):
         return load_beats(beats)
+    if isinstance(beats, np.ndarray):  # the segments alone, as a plain .npy holds them (checked where read)
+        return {"segments": beats}
+    if not hasattr(beats, "segments"):
+        raise TypeError(f"{name} is a {type(beats).__name__}; pass Beats, a beat file (dict of arrays or its path) or "
+                        "an (n_beats, length) array of segments")
     return beat_arrays(beats, name)  # a Beats
 
 
@@ -262,8 +267,8 @@ def load_classifier(beats, model=None, *, name: str = "beats") -> Classifier:
 
     Parameters
     ----------
-    beats : dict, Beats or path
-        A loaded beat file, :class:`~ecgseg.beats.Beats`, or a beat file's path.
+    beats : dict, Beats, path or numpy.ndarray
+        A loaded beat file, :class:`~ecgseg.beats.Beats`, a beat file's path, or the segments alone.
     model : path, optional
         A model file; by default the shipped model :func:`~ecgseg.classify.config.choose_model` picks.
     name : str
@@ -286,8 +291,9 @@ def classify_beats(beats, model=None, *, name: str = "beats", batch_size: int = 
 
     Parameters
     ----------
-    beats : dict, Beats or path
-        A beat file (loaded, or its path) or :class:`~ecgseg.beats.Beats` from :func:`ecgseg.segment` or
+    beats : dict, Beats, path or numpy.ndarray
+        A beat file (loaded, or its path), the segments alone (an ``(n_beats, length)`` float array, as a plain
+        ``.npy`` holds them), or :class:`~ecgseg.beats.Beats` from :func:`ecgseg.segment` or
         :func:`ecgseg.segment_record`.
     model : path, optional
         A model file; by default the best shipped model for the beats: the context model when their R-peaks are
