@@ -364,3 +364,21 @@ def test_classifying_many_beats_shows_progress_on_stderr_only(tmp_path, monkeypa
     monkeypatch.setattr(command, "PROGRESS_BEATS", 20_000)
     few = CliRunner().invoke(cli, ["classify", str(path), "--format", "csv"])
     assert not few.stderr.startswith("classifying")  # a moment's work: no bar
+
+
+def test_a_lead_the_shipped_models_did_not_learn_is_said(data_dir, tmp_path):
+    """Record 102 has no MLII lead (V5 is cut): its classes come with a note, in the library and on the command line."""
+    from ecgseg.classify.predict import classify_beats
+
+    path = tmp_path / "b102.npz"
+    code, _, err = _run(["segment", "record", "102", "--data-dir", str(data_dir), "--peaks", "annotations", "-o",
+                         str(path)])
+    assert code == 0, err
+    code, out, err = _run(["classify", str(path)])
+    note = (f"note: the shipped models learnt lead MLII of MIT-BIH; {path} holds lead V5, outside what they were "
+            "trained on: read its classes as doubtful")
+    assert code == 0 and note in err.splitlines(), err
+    assert classify_beats(str(path), name="b102.npz")[1].doubt == note[len("note: "):].replace(str(path), "b102.npz")
+    with np.load(path) as saved:
+        mlii = {key: saved[key] for key in saved.files} | {"lead": np.array("MLII")}
+    assert classify_beats(mlii)[1].doubt is None

@@ -17,7 +17,7 @@ from ..scheme import CONTEXT_PRE_R_S, RECOMMENDED_PEAKS
 from ..scheme import DEFAULTS as SCHEME
 from ..terms import setting
 
-__all__ = ["model_file", "shipped_names", "CLASS_NAMES", "ARCHS", "CONTEXTS", "BALANCE", "VALIDATION", "ModelConfig", "TrainConfig",
+__all__ = ["model_file", "shipped_names", "TRAINED_LEAD", "lead_doubt", "CLASS_NAMES", "ARCHS", "CONTEXTS", "BALANCE", "VALIDATION", "ModelConfig", "TrainConfig",
            "DEFAULT_WEIGHTS", "DEFAULT_CONTEXT_WEIGHTS", "Shipped", "SHIPPED", "needs_context", "lacks", "choose_model", "choice_line"]
 
 #: The classes the shipped models predict, in output order (the AAMI classes).
@@ -151,6 +151,36 @@ class TrainConfig:
     init: str | None = None
     freeze: int = 0
     model: ModelConfig = field(default_factory=ModelConfig)
+
+
+#: The lead every shipped model learnt: MIT-BIH's modified limb lead II (its DS1 records, or all 48 for intra).
+TRAINED_LEAD = "MLII"
+
+
+def lead_doubt(arrays: dict, path, name: str = "beats") -> str | None:
+    """Why a shipped model's classes of a beat file are doubtful because of its lead, in one line, or None.
+
+    The shipped models learnt beats of MIT-BIH's lead MLII; a file whose ``lead`` key names another lead (MIT-BIH's
+    V5 in records 102 and 104, any lead of another database) is classified outside what they were trained on. A
+    file without ``lead`` (a plain ``.npy``, a CSV) or a model not shipped with the package is not judged.
+
+    Examples
+    --------
+    >>> lead_doubt({"lead": "V5"}, DEFAULT_WEIGHTS, "b.npz")
+    'the shipped models learnt lead MLII of MIT-BIH; b.npz holds lead V5, outside what they were trained on: read its classes as doubtful'
+    >>> lead_doubt({"lead": "MLII"}, DEFAULT_WEIGHTS, "b.npz") is None
+    True
+    """
+    if "lead" not in arrays or Path(path).parent != _WEIGHTS:
+        return None
+    import numpy as np  # only when a file is there to look at
+
+    named = np.unique(np.ravel(np.asarray(arrays["lead"])).astype(str))  # one per file, or one per beat
+    leads = [str(lead) for lead in named if lead and lead.upper() != TRAINED_LEAD.upper()]
+    if not leads:
+        return None
+    return (f"the shipped models learnt lead {TRAINED_LEAD} of MIT-BIH; {name} holds lead{'s' * (len(leads) > 1)} "
+            f"{', '.join(leads)}, outside what they were trained on: read its classes as doubtful")
 
 
 def shipped_names() -> list[str]:

@@ -23,7 +23,7 @@ from ..scheme import DEFAULTS as SCHEME
 from ..scheme import RECOMMENDED_PEAKS
 from ..signal import MAX_RATE_ERROR
 from ..terms import say, setting
-from .config import SHIPPED, choice_line, choose_model, lacks, needs_context
+from .config import SHIPPED, choice_line, choose_model, lacks, lead_doubt, needs_context
 from .model import BeatNet, load_checkpoint
 
 __all__ = ["check_segments", "check_beats", "logits", "predict_proba", "Classifier", "load_classifier",
@@ -177,8 +177,9 @@ class Classifier:
     choice : str
         One line saying which model this is and why it was chosen (``ecgseg classify`` prints it).
     doubt : str or None
-        Set by :func:`classify_beats` when the inputs it read are doubtful (a model reading the ``cut`` context of
-        rows that are mostly not consecutive beats: :func:`ecgseg.context.cut_doubt`); None otherwise.
+        Set by :func:`classify_beats` when its classes are doubtful: a shipped model given another lead than it
+        learnt (:func:`ecgseg.classify.config.lead_doubt`), a model reading the ``cut`` context of rows that are
+        mostly not consecutive beats (:func:`ecgseg.context.cut_doubt`); ``"; "``-joined; None otherwise.
     """
 
     net: BeatNet
@@ -339,8 +340,11 @@ def classify_beats(beats, model=None, *, name: str = "beats", batch_size: int = 
                          + say("use `ecgseg classify` (or `ecgseg evaluate`) with it, or omit --model",
                                "use classify_beats without classes= for it, or omit model="))
     x, extra = classifier.inputs(arrays, name)
+    doubts = [lead_doubt(arrays, classifier.path, name)]
     if extra is not None and classifier.net.config.context == "cut":
-        classifier = replace(classifier, doubt=cut_doubt(extra, arrays.get("record"), name))
+        doubts.append(cut_doubt(extra, arrays.get("record"), name))
+    if any(doubts):
+        classifier = replace(classifier, doubt="; ".join(doubt for doubt in doubts if doubt))
     probabilities = classifier.predict_proba(x, extra, batch_size=batch_size, threads=threads, name=f"beats in {name}",
                                              progress=progress)
     return probabilities, classifier

@@ -154,7 +154,7 @@ def classify_command(beats, model, fmt, batch_size, threads, min_quality, quiet)
             # every beat around it, so dropping the poor ones first would make their good neighbours look premature
             arrays, probabilities = take(arrays, kept), probabilities[kept]
         echo_err(classifier.choice, quiet)
-        if classifier.doubt is not None:  # e.g. rows that are not one record's consecutive beats for a 'cut' model
+        if classifier.doubt is not None:  # another lead than the model learnt, rows that are not consecutive beats, ...
             echo_err(f"note: {classifier.doubt}", quiet)
         class_names = classifier.class_names
         _write_stdout(save_npy_bytes(probabilities) if fmt == "npy"
