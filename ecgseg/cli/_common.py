@@ -130,7 +130,8 @@ scheme_options = _scheme_options("rule", "")
 #: The scheme's options of the commands that analyse a record (`report`, `plot record --predict`): beats are cut where
 #: the recommended detector finds every beat unless --peaks says otherwise.
 analysis_scheme_options = _scheme_options(
-    None, f" [default: {RECOMMENDED_PEAKS}, every beat, when the beats are classified; rule otherwise]")
+    None, f" [default: {RECOMMENDED_PEAKS}, every beat, when the beats are classified (report, plot record "
+    "--predict); rule otherwise]")
 
 
 #: The scheme's keywords and the labelling tolerance, in the order the options list them (and the report shows them).

@@ -115,7 +115,8 @@ def _record_counts(arrays: dict, probabilities, class_names, name: str) -> list[
 @click.command("classify")
 @click.argument("beats")
 @click.option("--model", type=click.Path(dir_okay=False), default=None,
-              help="Model file [default: the best shipped model for BEATS: the context model for an .npz cut at a "
+              help="Model file, or a shipped model's name (context_ds1.pt, kachuee_ds1.pt, intra_context.pt) "
+              "[default: the best shipped model for BEATS: the context model for an .npz cut at a "
               "detector's or the annotations' R-peaks, else the waveform-only one; the choice is said on stderr].")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "npy"]), default="table", show_default=True,
               help="table: tab-separated beat, record, r_peak (sample), time_s, class, probability, reference (the "

@@ -31,8 +31,9 @@ def default_protocol(metadata: dict, records) -> str:
 @click.command("evaluate")
 @click.argument("data", type=click.Path(dir_okay=False))
 @click.option("--model", type=click.Path(dir_okay=False), default=None,
-              help="Model file [default: the shipped DS1 context model for an .npz with rr, "
-              "else the waveform-only one].")
+              help="Model file, or a shipped model's name [default: the best shipped model for DATA: the context "
+              "model for an .npz cut at a detector's or the annotations' R-peaks, else the waveform-only one; the "
+              "choice is said on stderr].")
 @click.option("--protocol", type=click.Choice(PROTOCOLS), default=None,
               help="Which beats are scored: inter, DS2; patient, patients the model did not train on; intra, the "
               "model's random 20% of beats (optimistic); all, every labelled beat [default: the protocol the model "

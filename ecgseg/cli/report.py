@@ -20,7 +20,7 @@ from ._common import (
 
 @click.group("report")
 def report():
-    """Self-contained HTML reports (needs matplotlib: pip install 'ecgseg[plot]')."""
+    """Self-contained HTML reports (needs matplotlib and Markdown: pip install 'ecgseg[plot]')."""
 
 
 @report.command("record")
