@@ -1,6 +1,6 @@
 """Classifier speed: batch inference over all MIT-BIH beats, against a plain in-process torch forward, in one run.
 
-    /work/venv/bin/python benchmarks/bench_classify.py [--data /tmp/mitdb_ann.npz] [--repeats 3] [--model M.pt]
+    python benchmarks/bench_classify.py [--data /tmp/mitdb_ann.npz] [--repeats 3] [--model M.pt] [--context-data H.npz]
 
 The peer is the obvious way to run this network: torch.set_num_threads(2), the
 model in eval mode, ``model(x)`` over batches of 1024 under ``torch.no_grad``.
@@ -9,7 +9,10 @@ whole processes (python start, imports, reading, inference, writing the table),
 on one record and on all beats. The machine may be shared: compare the ratios,
 not the absolute figures. ``--model`` (default: the shipped model a plain ``.npy`` gets) may read the cut context
 (:func:`ecgseg.context.cut_context`): it is computed once, timed apart, and fed to every forward alike; the
-end-to-end figures include it (``classify`` computes it from the segments).
+end-to-end figures include it (``classify`` computes it from the segments). ``--context-data``: every MIT-BIH beat
+cut at the hamilton R-peaks (``ecgseg segment database mitdb --peaks hamilton -o H.npz``); the shipped context model
+is timed as ``classify`` runs it (its beat context from the file's R-peaks, then the forward) against a plain forward
+of the same inputs made beforehand.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from ecgseg.classify import load_checkpoint, predict_proba  # noqa: E402
+from ecgseg.classify.predict import classify_beats, load_classifier  # noqa: E402
 from ecgseg.classify.config import choose_model  # noqa: E402
 from ecgseg.context import model_inputs  # noqa: E402
 from ecgseg.classify.model import ResidualBlock  # noqa: E402
@@ -67,12 +71,31 @@ def plain_forward(model, x: np.ndarray, extra=None, batch_size: int = 1024) -> n
                           for i in range(0, len(t), batch_size)]).numpy()
 
 
+def context_model(path: str, repeats: int) -> None:
+    """The shipped context model as `ecgseg classify` runs it on an .npz cut at the hamilton R-peaks: classify_beats
+    (the beat context computed from the file, then the forward) against a plain forward of inputs made beforehand."""
+    arrays = dict(np.load(path, allow_pickle=False))
+    n = len(arrays["segments"])
+    classifier = load_classifier(arrays, name=Path(path).name)
+    x, extra = classifier.inputs(arrays, Path(path).name)
+    plain_forward(classifier.net, x[:2048], extra[:2048])  # warm up
+    peer = min(best_of(lambda: plain_forward(classifier.net, x, extra), 1) for _ in range(repeats))
+    ours = min(best_of(lambda: classify_beats(arrays, threads=2), 1) for _ in range(repeats))
+    print(f"context model {classifier.path.name} on {n} beats: plain forward of its inputs {n / peer:9.0f} beats/s "
+          f"({peer:.2f} s); classify_beats, its features included {n / ours:9.0f} beats/s ({ours:.2f} s): "
+          f"{ours / peer:.2f}x the plain forward's time")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="/tmp/mitdb_ann.npz", help="all beats: ecgseg segment database mitdb --peaks annotations -o FILE")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--model", default=None, help="a model file [default: the shipped model a plain .npy gets]")
+    parser.add_argument("--context-data", help="all beats cut at hamilton R-peaks (ecgseg segment database mitdb "
+                        "--peaks hamilton -o FILE): times the shipped context model as classify runs it, first")
     args = parser.parse_args()
+    if args.context_data:
+        context_model(args.context_data, args.repeats)
 
     segments = np.load(args.data, allow_pickle=False)["segments"]
     n = len(segments)
