@@ -94,6 +94,12 @@ class RecordsRun:
         return sum(counts) if counts else None
 
     @property
+    def n_unmatched(self) -> int | None:
+        """Beats cut at no reference beat, summed over the records done that have annotations (None: none has)."""
+        counts = [summary.n_unmatched for summary in self.done if summary.n_unmatched is not None]
+        return sum(counts) if counts else None
+
+    @property
     def n_detected(self) -> int | None:
         """Beats the recommended detector finds, summed over the rule-cut records done without annotations."""
         counts = [summary.n_detected for summary in self.done if summary.n_detected is not None]

@@ -137,8 +137,11 @@ KEYS: tuple[Key, ...] = (
         "signal quality at each beat in [0, 1]: bSQI of two QRS detectors in the 10 s around it, 0 in ventricular "
         "flutter/fibrillation (ecgseg.quality; below ecgseg.quality.POOR = 0.7 is poor); NaN: not measured",
         _quality),
-    Key("inverted", "bool", "()", "the detector found the lead inverted (QRS pointing down); with polarity 'auto' "
-        "the beats were cut from the upright signal", lambda beats, record: np.bool_(beats.inverted), default=False),
+    Key("inverted", "bool", "()", "the lead's measured polarity: true when most QRS complexes point down (the "
+        "hamilton detector's vote, over the whole lead for its cut, else over pieces of it), false when most point "
+        "up or it could not be measured (rates below 50 Hz); a hamilton cut is then from the upright signal "
+        "(polarity 'auto'), the rule's and cuts at reference or given positions keep the record's polarity",
+        lambda beats, record: np.bool_(beats.inverted), default=False),
     Key("vf_stretches", "str", "()",
         "ventricular flutter/fibrillation (no organised QRS) as 'start-stop' sample ranges at fs, space-separated "
         "(read with ecgseg.beatfile.stretches); '' none found or not looked for", _stretches_text, default=""),

@@ -81,8 +81,12 @@ class Beats:
         ``[start, stop)`` sample ranges (at ``fs``) of ventricular flutter or fibrillation: no organised QRS.
         None when not looked for.
     inverted : bool
-        The detector found the lead inverted (QRS pointing down); with ``polarity="auto"`` the beats were cut
-        from the upright signal (``-signal``).
+        The lead's measured polarity: True when most QRS complexes point down (the vote of
+        :func:`ecgseg.detector.detect`, over the whole lead for its cut, else :func:`ecgseg.detector.looks_inverted`
+        over pieces of it), False when most point up or it could not be measured (below
+        :data:`ecgseg.detector.MIN_FS`). With ``polarity="auto"`` a detector's cut is from the upright signal
+        (``-signal``); the rule's and cuts at reference or given positions keep the record's polarity (the notes
+        say so).
     spans : numpy.ndarray, shape (n_beats, 2) int64
         The columns ``[first, stop)`` of each segment that hold signal; the rest is zero padding (before
         ``first``: a ``pre_r_s`` reaching back past the window's start; from ``stop``: the beat ended).
@@ -143,6 +147,14 @@ class Beats:
         """Beats closer than :data:`SHORT_PERIOD_S` to the previous R-peak, whatever their T: one QRS or T wave
         taken for two beats (faster than 300 beats/min is no plausible rhythm)."""
         return n_close(self.r_peaks, self.fs)
+
+    @property
+    def n_unmatched(self) -> int | None:
+        """Beats cut where the reference annotations have no beat within the tolerance (``symbols`` ``""``): false
+        detections, or a beat cut off its QRS (None: no reference annotations were given)."""
+        if self.symbols is None:
+            return None
+        return int(np.count_nonzero(np.asarray(self.symbols) == ""))
 
     @property
     def n_poor(self) -> int:

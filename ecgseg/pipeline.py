@@ -63,6 +63,9 @@ class RecordSummary:
         Beats within 0.2 s of the previous R-peak (see :attr:`ecgseg.beats.Beats.n_close`).
     n_poor : int or None
         Beats of poor signal quality (see :attr:`ecgseg.beats.Beats.n_poor`; None: quality not measured).
+    n_unmatched : int or None
+        Beats cut where no reference beat is, within the tolerance (see :attr:`ecgseg.beats.Beats.n_unmatched`;
+        None: the record has no annotations).
     """
 
     record: str
@@ -81,6 +84,7 @@ class RecordSummary:
     peaks: str = "rule"
     n_close: int = 0
     n_poor: int | None = None
+    n_unmatched: int | None = None
 
     @classmethod
     def of(cls, beats: Beats, record: str, file: str | None = None) -> RecordSummary:
@@ -88,7 +92,8 @@ class RecordSummary:
         return cls(record, len(beats), beats.n_missed, beats.n_short, key_array("labels", beats, record), file,
                    lead=beats.lead, channel=beats.channel, database=beats.database, notes=beats.notes,
                    n_reference=beats.n_reference, n_detected=beats.n_detected, duration_s=beats.duration_s,
-                   peaks=beats.peaks, n_close=beats.n_close, n_poor=None if beats.quality is None else beats.n_poor)
+                   peaks=beats.peaks, n_close=beats.n_close, n_poor=None if beats.quality is None else beats.n_poor,
+                   n_unmatched=beats.n_unmatched)
 
 
 def _source(record, db, data_dir, channel, annotator):

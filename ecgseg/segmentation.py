@@ -39,7 +39,7 @@ from . import _kernels
 from .beats import Beats, cut_beats, segment_lengths, segment_spans, window_periods
 from .peaks import DETECTIONS, DETECTORS, rescale_indices, rule_peaks
 from .gaps import Filled, Stretch, describe_gaps, find_gaps, gap_error, valid_stretches
-from .scheme import DEFAULTS, Scheme
+from .scheme import DEFAULTS, RECOMMENDED_PEAKS, Scheme
 from .signal import (
     normalize_windows,
     output_rate,
@@ -211,19 +211,31 @@ def _scan(peaks, quality, read, n_samples: int, fs: float, chunk_s, detector_par
     return scan_quality(chunks, fs, **(detector_params if detecting else {}))
 
 
-def _lead_notes(found, flipped: bool, peaks, fs: float) -> tuple[str, ...]:
+def _looks_inverted(signal, n_samples: int, fs: float) -> bool:
+    """The lead's polarity when no detector ran over it whole: False where it cannot be measured (below
+    :data:`ecgseg.detector.MIN_FS`)."""
+    from .detector import MIN_FS, looks_inverted
+
+    if fs < MIN_FS:
+        return False
+    return looks_inverted(lambda a, b: np.asarray(signal[a:b], dtype=np.float64), n_samples, fs)
+
+
+def _lead_notes(inverted: bool, stretches, flipped: bool, peaks, fs: float) -> tuple[str, ...]:
     """What the detector saw that the summary and the beat file must say: an inverted lead, flutter stretches."""
     notes = []
     detected = isinstance(peaks, str) and peaks in DETECTIONS
-    if found.inverted:
+    if inverted:
         if flipped:
             notes.append("lead inverted (QRS pointing down): cut from the upright signal")
         elif detected:
             notes.append("lead inverted (QRS pointing down) and cut as it is (polarity 'keep'): segments upside down")
+        elif isinstance(peaks, str) and peaks == "rule":
+            notes.append("lead looks inverted (QRS pointing down): the paper's rule cuts at maxima, so its beats sit "
+                         f"off the QRS; {setting('peaks', RECOMMENDED_PEAKS)} cuts it upright")
         else:
             notes.append("lead inverted (QRS pointing down) and cut as it is: cuts at given or reference positions "
                          "keep the record's polarity")
-    stretches = found.vf_stretches
     if stretches.size:
         seconds = float((stretches[:, 1] - stretches[:, 0]).sum()) / fs
         where = "no beats cut there" if detected else "its beats have quality 0"
@@ -299,8 +311,10 @@ def segment(
     polarity : {"auto", "keep"}
         ``"auto"``: when the beats are cut at a detector's peaks (``"hamilton"``) and it finds the lead
         inverted, cut ``-signal`` (T, the rule's peaks for T, and the segments), so beats come out upright;
-        ``"keep"``: as it is. Cuts at reference or given positions keep the record's polarity (as the published
-        heartbeat dataset did); an inverted lead is then said in :attr:`Beats.notes`.
+        ``"keep"``: as it is. Cuts at reference or given positions and the rule's keep the record's polarity (as
+        the published heartbeat dataset did); their polarity is measured all the same (without a detector over
+        the whole lead: :func:`ecgseg.detector.looks_inverted`, a few % of the rule's time), kept in
+        :attr:`Beats.inverted`, and an inverted lead is said in :attr:`Beats.notes`.
     quality : bool, optional
         Measure each beat's quality (:attr:`Beats.quality`, :mod:`ecgseg.quality`: one more pass of two
         detectors over the signal). Default: for every ``peaks`` but ``"rule"`` (the paper's fast path).
@@ -415,7 +429,11 @@ def segment(
     if detection is not None:
         quality_values = scanned.at(fields["r_peaks"]) if quality is not False else None
         fields.update(quality=quality_values, vf_stretches=detection.vf_stretches, inverted=detection.inverted)
-        notes += _lead_notes(detection, flipped, peaks, fs)
+        notes += _lead_notes(detection.inverted, detection.vf_stretches, flipped, peaks, fs)
+    else:  # no detector ran over the lead (the rule's fast path): its polarity from pieces, at a few % of the cost
+        inverted = _looks_inverted(signal, n_samples, fs)
+        fields.update(inverted=inverted)
+        notes += _lead_notes(inverted, np.empty((0, 2), dtype=np.int64), False, peaks, fs)
     return Beats(segments=segments, **fields, duration_s=n_samples / fs, pre_r_s=float(pre_r_s),
                  peaks=peaks if isinstance(peaks, str) else "given", notes=notes)
 

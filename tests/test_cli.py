@@ -41,7 +41,8 @@ def test_segment_record_to_stdout_is_a_valid_npy(data_dir):
     summary = result.stderr.decode().strip()
     # the paper's rule (the default) finds under half of record 100's beats: the line says so and names the way out
     assert summary == (f"100 (mitdb, lead MLII): {len(segments)} beats (N 1056, S 16, V 0, F 0, Q 0, unlabelled 1); found 1072 of 2273 "
-                       "reference beats (47.2%; --peaks hamilton finds nearly all); 0 beats with T < 0.2 s, 0 within 0.2 s of "
+                       "reference beats (47.2%; --peaks hamilton finds nearly all); 1 cut at no reference beat; 0 beats with "
+                       "T < 0.2 s, 0 within 0.2 s of "
                        "the previous beat")
 
 
@@ -250,3 +251,38 @@ def test_a_database_summary_names_the_leads_used(data_dir, tmp_path):
     with np.load(out) as npz:
         by_record = {r: (str(lead), str(db)) for r, lead, db in zip(npz["record"], npz["lead"], np.broadcast_to(npz["database"], npz["record"].shape))}
         assert by_record == {"100": ("MLII", "mitdb"), "102": ("V5", "mitdb"), "104": ("V5", "mitdb")}
+
+
+def test_an_inverted_lead_cut_by_the_rule_says_so_and_what_its_cuts_miss(data_dir, tmp_path):
+    """MIT-BIH 100, 2 minutes, sign-flipped: the rule's default cut sits on the T waves after each downward QRS.
+    The summary says the lead looks inverted and how many cuts match no reference beat, the file's `inverted` is
+    the measured polarity, and `evaluate` says how many beats it leaves out of its scores."""
+    import wfdb
+
+    source = str(data_dir / "mitdb" / "100")
+    rec = wfdb.rdrecord(source, channels=[0], sampto=360 * 120)
+    ann = wfdb.rdann(source, "atr", sampto=360 * 120)
+    wfdb.wrsamp("down", fs=360, units=["mV"], sig_name=["MLII"], p_signal=-rec.p_signal, fmt=["16"],
+                write_dir=str(tmp_path))
+    wfdb.wrann("down", "atr", ann.sample, symbol=ann.symbol, fs=360, write_dir=str(tmp_path))
+    out = tmp_path / "d.npz"
+    note = ("lead looks inverted (QRS pointing down): the paper's rule cuts at maxima, so its beats sit off the QRS; "
+            "--peaks hamilton cuts it upright")
+    result = run("segment", "record", str(tmp_path / "down"), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.decode().strip() == (
+        f"{tmp_path / 'down'} (lead MLII): 448 beats (N 144, S 1, V 0, F 0, Q 0, unlabelled 303); found 145 of 148 "
+        "reference beats (98.0%; --peaks hamilton finds nearly all); 303 cuts at no reference beat; 337 beats with "
+        f"T < 0.2 s, 276 within 0.2 s of the previous beat; {note}")
+    with np.load(out) as npz:
+        assert bool(npz["inverted"]) and str(npz["notes"]) == note
+    result = run("evaluate", str(out))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.decode().splitlines()[-1] == (
+        f"note: 303 of the 448 beats in {out} are unlabelled (cut at no reference beat, or of no class) and left out "
+        "of the scores")
+    assert result.stdout.decode().splitlines()[0].endswith("; 145 beats of 1 record")
+    # the upright record: measured upright, nothing said
+    result = run("segment", "record", source, "-q", "-o", str(out))
+    with np.load(out) as npz:
+        assert result.returncode == 0 and not bool(npz["inverted"]) and str(npz["notes"]) == ""

@@ -10,6 +10,8 @@ import pytest
 
 import ecgseg
 
+from ecgseg.terms import command_line
+
 from .synthetic import assert_same_beats, spikes, synthetic_ecg
 
 
@@ -126,7 +128,9 @@ def test_a_signal_on_disk_is_read_a_chunk_at_a_time(tmp_path):
             return on_disk[index]
 
     assert_same_beats(ecgseg.segment(Logged(), 360, chunk_s=20), ecgseg.segment(signal, 360))
-    assert len(reads) == 5 and max(b - a for a, b in reads) < 0.3 * signal.size  # 20 s regions, each with its margin
+    # 20 s regions, each with its margin, then the polarity check's four 10 s pieces (40 s at least)
+    assert len(reads) == 9 and max(b - a for a, b in reads) < 0.3 * signal.size
+    assert [b - a for a, b in reads[5:]] == [3600] * 4
 
 
 def test_segments_can_stay_in_a_spool_on_disk():
@@ -169,6 +173,23 @@ def test_an_inverted_lead_gives_the_upright_leads_beats():
     assert np.array_equal(given.segments, ecgseg.segment(-signal, 360, peaks=upright.r_peaks, polarity="keep").segments)
     with pytest.raises(ValueError, match="polarity must be 'auto' or 'keep', got 'up'"):
         ecgseg.segment(signal, 360, peaks="hamilton", polarity="up")
+
+
+def test_every_cut_measures_the_leads_polarity_and_the_rules_says_where_its_beats_sit():
+    """The rule cuts at maxima: on an inverted lead its beats sit off the QRS. It measures the polarity from pieces
+    of the lead (whole or read in chunks), says so in the notes, and ``inverted`` is the measured polarity for
+    every cut, also at given positions without a quality scan."""
+    signal, truth = synthetic_ecg(360, 300, seed=4)
+    upright, inverted = ecgseg.segment(signal, 360), ecgseg.segment(-signal, 360)
+    assert not upright.inverted and upright.notes == ()
+    assert inverted.inverted and inverted.notes == (
+        "lead looks inverted (QRS pointing down): the paper's rule cuts at maxima, so its beats sit off the QRS; "
+        "peaks='hamilton' cuts it upright",)
+    with command_line():
+        assert ecgseg.segment(-signal, 360, chunk_s=30).notes[0].endswith("; --peaks hamilton cuts it upright")
+    given = ecgseg.segment(-signal, 360, peaks=truth, quality=False)
+    assert given.quality is None and given.inverted and "keep the record's polarity" in given.notes[0]
+    assert not ecgseg.segment(signal, 360, peaks=truth, quality=False).inverted
 
 
 def test_quality_is_measured_for_every_cut_but_the_rules():

@@ -82,6 +82,10 @@ def evaluate_command(data, model, protocol, key, test_fraction, seed, as_json, n
                                    digest=beats_digest(arrays["segments"]), name=data)
         if task.left_out:
             notes.append(f"beats of classes the model does not have are not scored{_left_out(task)}")
+        unlabelled = int(np.count_nonzero(task.labels < 0)) - sum(task.left_out.values())
+        if unlabelled:  # what the scores cannot see: a cut off every beat (+P) shows only here
+            notes.append(f"{unlabelled} of the {task.labels.size} beats in {data} are unlabelled (cut at no reference "
+                         "beat, or of no class) and left out of the scores")
         x, extra = classifier.inputs(arrays, data)  # over every beat: a beat's context depends on its neighbours
         scored = x[test]
         with progress_bar(len(scored), "classifying", at_least=PROGRESS_BEATS) as progress:

@@ -15,9 +15,10 @@ from .fetch import _run_fetch
 
 def _summary(head: str, labels, found, peaks: str, notes=()) -> str:
     """The one summary line of a segmentation run: ``head`` (what was read, from :func:`_record_head` or the
-    database's), the beats per class, the share of the reference beats they were cut at (or, without annotations,
-    beats per minute against the recommended detector), the short beats and the beats too close to the previous one
-    (whatever their T), the beats in poor-quality signal, and every note on what is doubtful.
+    database's), the beats per class, the share of the reference beats they were cut at and the cuts at no
+    reference beat (or, without annotations, beats per minute against the recommended detector), the short beats
+    and the beats too close to the previous one (whatever their T), the beats in poor-quality signal, and every
+    note on what is doubtful.
 
     ``found`` is a :class:`~ecgseg.pipeline.RecordSummary` or a :class:`~ecgseg.batch.RecordsRun`.
     """
@@ -33,6 +34,8 @@ def _summary(head: str, labels, found, peaks: str, notes=()) -> str:
         share = f"{100 * n_found / found.n_reference:.1f}%" if found.n_reference else "-"
         hint = f"; {better}" if peaks == "rule" and found.n_missed else ""
         coverage = f"found {n_found} of {found.n_reference} reference beats ({share}{hint})"
+        if found.n_unmatched:  # cuts off every beat: +P, which the share found does not show
+            coverage += f"; {found.n_unmatched} cut{'s' * (found.n_unmatched != 1)} at no reference beat"
     else:
         minutes = max(found.duration_s, 1e-9) / 60
         coverage = f"no reference annotations: {labels.size / minutes:.1f} beats/min"
