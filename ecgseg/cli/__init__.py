@@ -20,9 +20,18 @@ from . import plot as _plot
 from . import report as _report
 from . import segment as _segment
 from . import train as _train
+from ._common import interruptible
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The ``ecgseg`` group: every command runs inside :func:`._common.interruptible` (Ctrl-C: one line, exit 130)."""
+
+    def invoke(self, ctx):
+        with interruptible():
+            return super().invoke(ctx)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ecgseg")
 def cli():
     """ECG records to labelled fixed-length heartbeats, and their AAMI classes.

@@ -24,6 +24,32 @@ def library_errors():
         raise click.ClickException(str(error)) from None
 
 
+#: What the command being run writes (every output :func:`check_output` checked) and what it keeps when stopped
+#: halfway (:func:`kept_when_interrupted`): the line Ctrl-C prints. One command runs per process (tests reset it).
+_RUN: dict = {"outputs": [], "kept": None}
+
+
+@contextlib.contextmanager
+def interruptible():
+    """Ctrl-C (SIGINT) anywhere in a command: one line saying what was written, and exit status 130 (128 + SIGINT,
+    what a shell reports), not click's "Aborted!" and 1, the status of bad input: a script can tell them apart.
+    Outputs are written whole or not at all (:mod:`ecgseg.atomic`), so an output not yet written is untouched."""
+    _RUN.update(outputs=[], kept=None)
+    try:
+        yield
+    except KeyboardInterrupt:
+        outputs = _RUN["outputs"]
+        parts = [f"nothing written to {', '.join(outputs)}"] if outputs else []
+        parts += [_RUN["kept"]] if _RUN["kept"] else [] if outputs else ["nothing written"]
+        click.echo("\nInterrupted: " + "; ".join(parts), err=True)
+        raise click.exceptions.Exit(130) from None
+
+
+def kept_when_interrupted(what: str) -> None:
+    """Say what a command keeps of its work when Ctrl-C stops it (fetch: the files downloaded so far)."""
+    _RUN["kept"] = what
+
+
 def echo_err(message: str, quiet: bool = False) -> None:
     if not quiet:
         click.echo(message, err=True)
@@ -167,6 +193,7 @@ def check_output(option: str, path, *, folder: bool = False) -> None:
     ``folder``: an output folder, made if missing. Nothing to check for stdout (None or ``-``)."""
     if path is None or path == "-":
         return
+    _RUN["outputs"].append(str(path))
     from ..atomic import output_problem
 
     problem = output_problem(path, folder=folder)

@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..terms import command_line
-from ._common import echo_err, library_errors
+from ._common import echo_err, kept_when_interrupted, library_errors
 
 
 class _FetchBar:
@@ -48,6 +48,8 @@ def _run_fetch(db: str, records, data_dir, base_url, retries: int, quiet: bool):
     """Fetch with a progress bar and the summary on stderr; the library's messages name options, not keywords."""
     from ..fetch import fetch
 
+    kept_when_interrupted("the files fetched before it are kept, each whole and checked; run the same command again "
+                          "to fetch the rest")
     bar = None if quiet else _FetchBar(f"fetching {db}")
     try:
         with command_line():
