@@ -209,15 +209,37 @@ def _fetch_hint(name: str, db: str) -> str:
     return f"fetch it with `ecgseg fetch {db} --records {name}` or set --data-dir / $ECGSEG_DATA"
 
 
+#: Files that are no WFDB record but are given as one: what each is, and what reads it.
+_NOT_RECORDS = {".npz": "a beat file", ".npy": "a beat file", ".csv": "a CSV file"}
+
+
 def _not_found(record, path: Path, name: str, database: str) -> FileNotFoundError:
-    """Why a record is not there, and how to get it (a record given by path has no fetch hint)."""
+    """Why a record is not there, and how to get it: a beat file given as a record is said to be one, a record's
+    own file (``100.dat``) names the record, and a name the database's RECORDS on disk does not list, or a record
+    given by path, has no fetch hint."""
+    from .terms import say
+
     given = os.fspath(record)
+    suffix = os.path.splitext(given)[1].lower()
+    if suffix in _NOT_RECORDS:
+        return FileNotFoundError(
+            f"{given} is {_NOT_RECORDS[suffix]}, not a WFDB record: give a record (a name such as 100, or the path of "
+            "its .hea); " + say("classify, evaluate and plot beats read beat files (.npz, .npy, the heartbeat .csv)",
+                                "read a beat file with ecgseg.load_beats"))
+    stem = path.with_name(path.name[: -len(suffix)]) if suffix else path
+    if suffix and _hea(stem).is_file():  # 100.dat, 100.atr: a file of the record, not its name
+        return FileNotFoundError(f"{given} is a file of record {name[: -len(suffix)]!r}; give the record itself: "
+                                 f"{given[: -len(suffix)]}")
     if not database:
         return FileNotFoundError(f"record {name!r} not found: no {_hea(path)}")
     if given.endswith("/"):
         return FileNotFoundError(f"{given!r} is a folder listed in {database}'s RECORDS, but its own list "
                                  f"{path}/RECORDS is not on disk; {_fetch_hint(given, database)}")
     also = f", nor {given}.hea from here" if "/" in given else ""  # a name with a / is looked for in both
+    folder = path.parents[len(Path(name).parts) - 1]
+    if (folder / "RECORDS").is_file() and name not in read_local_records(folder)[0]:
+        return FileNotFoundError(f"record {name!r} not found: no {_hea(path)}{also}, and {database}'s RECORDS "
+                                 f"({folder / 'RECORDS'}) does not list it; check the name")
     return FileNotFoundError(f"record {name!r} not found: no {_hea(path)}{also}; {_fetch_hint(name, database)}")
 
 

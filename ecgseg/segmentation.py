@@ -382,7 +382,7 @@ def segment(
         what = "signal" if list(map(tuple, stretches)) == [(0, n_samples)] else "the longest valid stretch between its gaps"
         longest = max(b - a for a, b in stretches)
         raise ValueError(f"{what} is {longest / fs:.2f} s long ({longest} samples at {fs} Hz); "
-                         f"segmentation needs at least one {window_s:g} s window")
+                         f"segmentation needs at least one {window_s:g} s window" + _shorter_window(longest / fs))
     scanned = _scan(peaks, quality, lambda a, b: np.asarray(signal[a:b], dtype=np.float64), n_samples, fs, chunk_s,
                     detector_params)
     detection = scanned.detection if scanned is not None else None
@@ -446,6 +446,18 @@ def _whole(signal, fs: float) -> tuple[np.ndarray, bool]:
         return validate_signal(array, fs), True  # the one check of a signal without gaps
     _signal_length(array)
     return np.ascontiguousarray(array, dtype=np.float64), False
+
+
+#: The shortest window worth suggesting: T is the median R-R interval of a window, so it needs two beats or more.
+_MIN_WINDOW_S = 2.0
+
+
+def _shorter_window(seconds: float) -> str:
+    """How to cut a signal shorter than a window: windows as long as it (whole seconds), when it can hold two beats."""
+    if seconds < _MIN_WINDOW_S:
+        return f"; at {seconds:.2f} s it is too short to hold the two beats a window's period T needs"
+    return (f"; cut it in windows as long as it, {setting('window_s', float(np.floor(seconds)))} (each window's "
+            "period T is the median R-R interval of its beats)")
 
 
 def _check_detector(peaks: str, chunked: bool) -> None:

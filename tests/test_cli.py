@@ -41,8 +41,8 @@ def test_segment_record_to_stdout_is_a_valid_npy(data_dir):
     summary = result.stderr.decode().strip()
     # the paper's rule (the default) finds under half of record 100's beats: the line says so and names the way out
     assert summary == (f"100 (mitdb, lead MLII): {len(segments)} beats (N 1056, S 16, V 0, F 0, Q 0, unlabelled 1); found 1072 of 2273 "
-                       "reference beats (47.2%; --peaks hamilton finds nearly all); 1 cut at no reference beat; 0 beats with "
-                       "T < 0.2 s, 0 within 0.2 s of "
+                       "reference beats (47.2%; --peaks hamilton finds nearly all); 1 cut at no reference beat; "
+                       "0 beats with T < 0.2 s, 0 within 0.2 s of "
                        "the previous beat")
 
 
@@ -286,3 +286,47 @@ def test_an_inverted_lead_cut_by_the_rule_says_so_and_what_its_cuts_miss(data_di
     result = run("segment", "record", source, "-q", "-o", str(out))
     with np.load(out) as npz:
         assert result.returncode == 0 and not bool(npz["inverted"]) and str(npz["notes"]) == ""
+
+
+def test_a_record_shorter_than_a_window_says_which_window_fits(tmp_path):
+    from .synthetic import spike_train
+
+    signal, _ = spike_train(360, 30)
+    path = write_record(tmp_path, "short", signal[:3000])
+    out = tmp_path / "out.npz"
+    result = CliRunner().invoke(cli, ["segment", "record", path, "-o", str(out)])
+    assert (result.exit_code, result.output.splitlines()) == (1, [
+        "Error: signal is 8.33 s long (3000 samples at 360.0 Hz); segmentation needs at least one 10 s window; cut it "
+        "in windows as long as it, --window-s 8 (each window's period T is the median R-R interval of its beats)"])
+    assert not out.exists()
+    result = CliRunner().invoke(cli, ["segment", "record", path, "--window-s", "8", "-q", "-o", str(out)])
+    assert result.exit_code == 0 and len(np.load(out)["segments"]) >= 8
+    tiny = write_record(tmp_path, "tiny", signal[:500])
+    result = CliRunner().invoke(cli, ["segment", "record", tiny, "-o", str(out)])
+    assert result.output.splitlines()[0].endswith(
+        "; at 1.39 s it is too short to hold the two beats a window's period T needs")
+
+
+def test_a_file_that_is_no_record_is_named_for_what_it_is(data_dir, tmp_path, monkeypatch):
+    """A beat file, a record's own .dat, a name its database's RECORDS does not list: each says what it is, and only
+    a name that could be fetched gets the fetch advice."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "beats.npz").write_bytes(b"")
+    for name in ("100.hea", "100.dat"):
+        (tmp_path / name).symlink_to(data_dir / "mitdb" / name)
+    cases = {
+        "beats.npz": "Error: beats.npz is a beat file, not a WFDB record: give a record (a name such as 100, or the "
+                     "path of its .hea); classify, evaluate and plot beats read beat files (.npz, .npy, the heartbeat "
+                     ".csv)",
+        "./100.dat": "Error: ./100.dat is a file of record '100'; give the record itself: ./100",
+        "999": f"Error: record '999' not found: no {data_dir / 'mitdb' / '999.hea'}, and mitdb's RECORDS "
+               f"({data_dir / 'mitdb' / 'RECORDS'}) does not list it; check the name",
+    }
+    for record, line in cases.items():
+        result = CliRunner().invoke(cli, ["segment", "record", record, "--data-dir", str(data_dir), "-o", "q.npz"])
+        assert (result.exit_code, result.output.splitlines()) == (1, [line]), record
+    # a database whose RECORDS is not on disk: the name may be there to fetch
+    result = CliRunner().invoke(cli, ["segment", "record", "100", "--data-dir", str(tmp_path), "-o", "q.npz"])
+    assert result.output.splitlines() == [
+        f"Error: record '100' not found: no {tmp_path / 'mitdb' / '100.hea'}; fetch it with `ecgseg fetch mitdb "
+        "--records 100` or set --data-dir / $ECGSEG_DATA"]

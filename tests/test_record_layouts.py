@@ -103,6 +103,8 @@ def test_segment_record_and_database_read_records_in_subfolders(ptb_data, tmp_pa
 
 
 def test_a_missing_record_in_a_subfolder_names_the_record_as_fetch_takes_it(ptb_data):
+    # PhysioNet's RECORDS lists it (a fetched database has the whole list): it can be fetched
+    (ptb_data / "ptbdb" / "RECORDS").write_text("patient001/s0010_re\npatient001/s0014lre\n")
     result = _invoke("segment", "record", "patient001/s0014lre", "--db", "ptbdb", "--data-dir", ptb_data, "-o", "x.npz")
     assert result.exit_code == 1
     assert result.output == (
