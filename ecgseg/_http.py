@@ -177,7 +177,7 @@ def get_with_retries(url: str, timeout: float, retries: int, offline, last: Conn
     else:
         problems = [f"{rel} ({why})" for rel, why in offline.problems.items()]
         need = (
-            f"{len(problems)} files are missing or wrong in {offline.folder}: "
+            f"{len(problems)} file{'s are' if len(problems) != 1 else ' is'} missing or wrong in {offline.folder}: "
             + ", ".join(problems[:8])
             + (", ..." if len(problems) > 8 else "")
         )

@@ -542,7 +542,7 @@ def _run(parts, sink, fs, rate, window, scheme, refractory, extent, filled) -> d
                 out[key].append(value)
         first_window += -(-n_out // window)
     if extent[0] == extent[1]:
-        raise ValueError(f"signal is flat (every sample is {extent[0]!r}); there are no beats to find")
+        raise ValueError(f"signal is flat (every sample is {float(extent[0]):g}); there are no beats to find")
     joined = {key: np.concatenate(value) if value else np.empty(0) for key, value in out.items()}
     spans = joined["spans"].reshape(-1, 2).astype(np.int64)
     all_periods, periods = joined["window_periods"], joined["periods"].astype(np.float64)

@@ -69,7 +69,7 @@ def validate_signal(signal, fs: float, *, name: str = "signal") -> np.ndarray:
             f"{name} has {n_nan} NaN or infinite samples; fill or cut the gaps before segmenting"
         )
     if array.max() == array.min():
-        raise ValueError(f"{name} is flat (every sample is {array[0]!r}); there are no beats to find")
+        raise ValueError(f"{name} is flat (every sample is {float(array[0]):g}); there are no beats to find")
     return np.ascontiguousarray(array, dtype=np.float64)
 
 

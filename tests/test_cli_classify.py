@@ -322,6 +322,8 @@ def test_classify_leaves_out_poor_beats_on_request(data_dir, tmp_path):
     # all its neighbours, the poor ones included (dropping them first made their neighbours look premature)
     code, everything, err = _run(["classify", str(path), "--format", "csv"])
     assert code == 0, err
+    assert (f"note: {path}: 2 of {len(beats)} beats in poor-quality signal (quality < 0.7); their classes are "
+            "doubtful (--min-quality 0.7 leaves them out)") in err.splitlines()
     code, kept, err = _run(["classify", str(path), "--format", "csv", "--min-quality", "0.7"])
     assert code == 0, err
     every_row = everything.decode().splitlines()

@@ -113,8 +113,15 @@ def test_not_a_model_file_is_refused(tmp_path):
     path.write_bytes(b"not a torch file")
     with pytest.raises(ValueError, match=r"junk.pt is a text file, not a model from `ecgseg train`$"):
         load_checkpoint(path)
-    path.write_bytes(bytes(range(256)))  # binary, neither a torch archive nor a pickle
-    with pytest.raises(ValueError, match=r"junk.pt is not a loadable ecgseg model file \("):
+    path.write_bytes(bytes(range(256)))  # binary, neither a torch archive nor a pickle (a PNG, say)
+    with pytest.raises(ValueError, match=r"junk.pt is not a model from `ecgseg train` \(neither a torch file nor a "
+                                         r"pickle\)$"):
+        load_checkpoint(path)
+    good = tmp_path / "good.pt"
+    save_checkpoint(good, build_model(ModelConfig()))
+    path.write_bytes(good.read_bytes()[:2000])  # a torch archive cut short
+    with pytest.raises(ValueError, match=r"junk.pt is a torch file that cannot be loaded as a model \(\w+\); is it "
+                                         r"truncated\?$"):
         load_checkpoint(path)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_checkpoint(tmp_path / "missing.pt")

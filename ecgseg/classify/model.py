@@ -263,8 +263,9 @@ def _not_a_model(path: Path, error: Exception) -> str:
             return f"{path} is a text file, not a model from `ecgseg train`"
         except UnicodeDecodeError:
             pass
-    first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return f"{path} is not a loadable ecgseg model file ({first_line[:120]})"
+    if start.startswith(b"PK"):  # a torch archive that does not load: say what failed, never torch's advice
+        return f"{path} is a torch file that cannot be loaded as a model ({type(error).__name__}); is it truncated?"
+    return f"{path} is not a model from `ecgseg train` (neither a torch file nor a pickle)"
 
 
 def load_checkpoint(path: str | os.PathLike | None = None) -> tuple[BeatNet, dict]:

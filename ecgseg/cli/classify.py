@@ -28,6 +28,21 @@ def _good_beats(arrays, min_quality, name: str, quiet: bool):
     return kept
 
 
+def _poor_note(arrays, name: str, quiet: bool) -> None:
+    """Say how many of the classified beats lie in poor-quality signal (the file's ``quality``), as segment did."""
+    import numpy as np
+
+    quality = arrays.get("quality")
+    if quality is None or np.isnan(quality).all():
+        return
+    from ..quality import POOR
+
+    poor = int(np.count_nonzero(quality < POOR))
+    if poor:
+        echo_err(f"note: {name}: {poor} of {len(quality)} beats in poor-quality signal (quality < {POOR:g}); their "
+                 f"classes are doubtful (--min-quality {POOR:g} leaves them out)", quiet)
+
+
 def _columns(arrays: dict, probabilities, class_names, fmt: str, index=None) -> dict:
     """The output columns, each an array of strings: beat, record, R-peak sample and time, class, its probability,
     every class's probability (csv, json), the reference label (when the file has one), as far as the file holds them.
@@ -157,6 +172,8 @@ def classify_command(beats, model, fmt, batch_size, threads, min_quality, quiet)
         echo_err(classifier.choice, quiet)
         if classifier.doubt is not None:  # another lead than the model learnt, rows that are not consecutive beats, ...
             echo_err(f"note: {classifier.doubt}", quiet)
+        if kept is None:  # with --min-quality the poor beats are out, and said so above
+            _poor_note(arrays, name, quiet)
         class_names = classifier.class_names
         _write_stdout(save_npy_bytes(probabilities) if fmt == "npy"
                       else _format_classes(_columns(arrays, probabilities, class_names, fmt, kept), fmt))
