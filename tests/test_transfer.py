@@ -151,3 +151,19 @@ def test_figures_and_reports_refuse_a_model_of_other_classes(tmp_path, data_dir)
                                     env={"ECGSEG_DATA": str(data_dir)})
         assert (result.exit_code, result.output.splitlines()[-1] + "\n") == (1, line), args
         assert not out.exists()
+
+
+def test_train_says_which_protocol_it_chose_when_that_one_cannot_run(tmp_path):
+    """No --protocol given: a file of one record gets the patient protocol by default, and the refusal says so."""
+    path = tmp_path / "one.npz"
+    np.savez(path, segments=np.random.default_rng(0).random((40, 187)).astype(np.float32),
+             labels=np.arange(40, dtype=np.int8) % 2, record=np.array(["100"] * 40))
+    result = CliRunner().invoke(cli, ["train", str(path), "-o", str(tmp_path / "m.pt"), "--epochs", "1"])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == (
+        f"Error: --protocol patient is the default for {path} (its records are not MIT-BIH's DS1 and DS2): the patient "
+        f"protocol holds whole patients out, and {path} holds labelled beats of 1 record (100); give beats of at "
+        "least 2 patients, or use --protocol intra (beat-level)")
+    result = CliRunner().invoke(cli, ["train", str(path), "-o", str(tmp_path / "m.pt"), "--protocol", "patient"])
+    assert result.output.splitlines()[-1].startswith("Error: the patient protocol holds whole patients out")
+    assert not (tmp_path / "m.pt").exists()

@@ -147,11 +147,20 @@ def train_command(data, output, key, classes, protocol, init, freeze, arch, cont
             echo_err(f"note: {data} names no classes; its classes 0-{len(task.class_names) - 1} are taken as "
                      f"{', '.join(task.class_names)}; name them with --classes", quiet)
         records = np.asarray(arrays["record"]).astype(str) if "record" in arrays else None
+        chosen = protocol is None
         protocol = protocol or default_protocol(records, task.key)
         scored = (list(range(len(INTER_CLASSES))) if protocol == "inter" and task.class_names == CLASS_NAMES
                   else list(range(len(task.class_names))))
-        train_mask, test_mask = protocol_split(records, task.labels, protocol, test_fraction=test_fraction, seed=seed,
-                                               scored=scored, name=data)
+        try:
+            train_mask, test_mask = protocol_split(records, task.labels, protocol, test_fraction=test_fraction,
+                                                   seed=seed, scored=scored, name=data)
+        except ValueError as error:
+            if not chosen:
+                raise
+            # the user named no protocol: say which one train chose for this file, and why, before what failed
+            why = {"patient": "its records are not MIT-BIH's DS1 and DS2", "inter": "it holds MIT-BIH DS1 and DS2 "
+                   "records", "all": "it holds no records"}[protocol]
+            raise ValueError(f"--protocol {protocol} is the default for {data} ({why}): {error}") from None
         empty = [c for c, n in zip(task.class_names, np.bincount(task.labels[train_mask], minlength=len(task.class_names)))
                  if n == 0 and (task.key != "labels" or classes is not None)]
         if empty:
