@@ -370,6 +370,7 @@ def test_classifying_many_beats_shows_progress_on_stderr_only(tmp_path, monkeypa
 
 def test_a_lead_the_shipped_models_did_not_learn_is_said(data_dir, tmp_path):
     """Record 102 has no MLII lead (V5 is cut): its classes come with a note, in the library and on the command line."""
+    from ecgseg.beatfile import save_beats
     from ecgseg.classify.predict import classify_beats
 
     path = tmp_path / "b102.npz"
@@ -380,7 +381,14 @@ def test_a_lead_the_shipped_models_did_not_learn_is_said(data_dir, tmp_path):
     note = (f"note: the shipped models learnt lead MLII of MIT-BIH; {path} holds lead V5, outside what they were "
             "trained on: read its classes as doubtful")
     assert code == 0 and note in err.splitlines(), err
+    assert f"note: {path} says: no MLII lead, so V5 (channel 0) was used" in err.splitlines()  # the file's own notes
     assert classify_beats(str(path), name="b102.npz")[1].doubt == note[len("note: "):].replace(str(path), "b102.npz")
     with np.load(path) as saved:
         mlii = {key: saved[key] for key in saved.files} | {"lead": np.array("MLII")}
     assert classify_beats(mlii)[1].doubt is None
+    # beats without a reference label (cuts at no reference beat) are counted apart from the agreement
+    mlii["labels"] = mlii["labels"].copy()
+    mlii["labels"][:2] = -1
+    save_beats(tmp_path / "u.npz", mlii)
+    code, _, err = _run(["classify", str(tmp_path / "u.npz")])
+    assert code == 0 and err.splitlines()[-1].endswith("; 2 beats without a reference label, not compared"), err

@@ -28,6 +28,19 @@ def _good_beats(arrays, min_quality, name: str, quiet: bool):
     return kept
 
 
+def _file_notes(arrays, name: str, quiet: bool, most: int = 3) -> None:
+    """Repeat what the beat file says is doubtful about its beats (its ``notes``: lead, polarity, labels, gaps)."""
+    import numpy as np
+
+    if "notes" not in arrays:
+        return
+    notes = [note for note in dict.fromkeys(np.ravel(np.asarray(arrays["notes"])).astype(str).tolist()) if note]
+    for note in notes[:most]:
+        echo_err(f"note: {name} says: {note}", quiet)
+    if len(notes) > most:
+        echo_err(f"note: {name} holds {len(notes) - most} more notes (its 'notes' key)", quiet)
+
+
 def _poor_note(arrays, name: str, quiet: bool) -> None:
     """Say how many of the classified beats lie in poor-quality signal (the file's ``quality``), as segment did."""
     import numpy as np
@@ -119,6 +132,8 @@ def _record_counts(arrays: dict, probabilities, class_names, name: str) -> list[
                 text += (f"; reference " + ", ".join(f"{c} {k}" for c, k in zip(
                     AAMI_CLASSES, np.bincount(reference[labelled], minlength=len(AAMI_CLASSES))))
                     + f"; agrees on {agree} of {int(labelled.sum())} labelled beats ({100 * agree / labelled.sum():.1f}%)")
+                if not labelled.all():  # cuts at no reference beat (false detections, the rule off the QRS): unscored
+                    text += f"; {int(np.count_nonzero(~labelled))} beats without a reference label, not compared"
         return text
 
     lines = [line(group if len(groups) > 1 or "record" in arrays else name, records == group) for group in groups]
@@ -172,6 +187,7 @@ def classify_command(beats, model, fmt, batch_size, threads, min_quality, quiet)
         echo_err(classifier.choice, quiet)
         if classifier.doubt is not None:  # another lead than the model learnt, rows that are not consecutive beats, ...
             echo_err(f"note: {classifier.doubt}", quiet)
+        _file_notes(arrays, name, quiet)
         if kept is None:  # with --min-quality the poor beats are out, and said so above
             _poor_note(arrays, name, quiet)
         class_names = classifier.class_names
