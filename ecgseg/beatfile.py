@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_file
+from .heartbeat_csv import CSV_CLASS, read_csv, write_csv
 from .rhythm import RR_FEATURES, rr_features
 from .terms import say
 
@@ -158,8 +159,6 @@ KEYS: tuple[Key, ...] = (
 
 _BY_NAME = {key.name: key for key in KEYS}
 
-#: The key a CSV's class column is read into: a class index of no named classes (see the module).
-CSV_CLASS = "class_index"
 _FORMATS = (".npz", ".npy", ".csv")
 
 
@@ -358,7 +357,7 @@ def save_beats(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
                          "or .csv (the heartbeat dataset's layout: each beat's values, then its class)")
     with atomic_file(path) as handle:
         if suffix == ".csv":
-            _write_csv(handle, arrays)
+            write_csv(handle, arrays, _row_blocks)
             return
         if suffix == ".npy":
             _write_npy(handle, arrays["segments"])
@@ -391,7 +390,7 @@ def load_beats(source) -> dict[str, np.ndarray]:
     if isinstance(source, (str, os.PathLike)) and Path(source).suffix == ".csv":
         if not Path(source).is_file():
             raise FileNotFoundError(f"beat file {name} does not exist")
-        return _read_csv(Path(source).read_bytes(), name)
+        return read_csv(Path(source).read_bytes(), name)
     if hasattr(source, "read"):
         start = source.read(512)
         source.seek(0)
@@ -400,7 +399,7 @@ def load_beats(source) -> dict[str, np.ndarray]:
         if not start.startswith((b"\x93NUMPY", b"PK")):
             if not _is_text(start):
                 raise ValueError(f"{name} is not a .npy/.npz beat file or a heartbeat CSV (binary data of another kind)")
-            return _read_csv(source.read(), name)
+            return read_csv(source.read(), name)
     elif Path(source).is_file():
         with open(source, "rb") as handle:
             _refuse_foreign(handle.read(512), name)
@@ -425,28 +424,6 @@ def load_beats(source) -> dict[str, np.ndarray]:
         raise ValueError(f"{name} has no 'segments' array (it has {', '.join(arrays) or 'nothing'}); write it with "
                          + say("`ecgseg segment`", "ecgseg.pipeline.write_record"))
     return arrays
-
-
-# --- the heartbeat dataset's CSV layout ---
-
-_CSV_HELP = "the heartbeat CSV layout is one beat per row, its values (187 in the paper's scheme) then its class, no header"
-
-
-def _write_csv(handle, arrays: dict) -> None:
-    """Rows of ``%.9g`` values (float32 exactly) then the class as a float, as the heartbeat files write it."""
-    segments = arrays["segments"]
-    n = segments.shape[0]
-    classes = arrays.get("labels", arrays.get(CSV_CLASS))
-    classes = np.full(n, -1.0) if classes is None else np.asarray(classes, dtype=np.float64)
-    text = io.TextIOWrapper(handle, encoding="ascii", newline="\n")
-    fmt = ",".join(["%.9g"] * segments.shape[1] + ["%.1f"])
-    start = 0
-    for block in _row_blocks(segments):
-        rows = np.ascontiguousarray(block, dtype=np.float32).astype(np.float64)
-        np.savetxt(text, np.column_stack([rows, classes[start : start + len(rows)]]), fmt=fmt, delimiter=",")
-        start += len(rows)
-    text.flush()
-    text.detach()  # the atomic writer closes the binary handle
 
 
 def _row_blocks(value, rows: int = 8192):
@@ -483,46 +460,3 @@ def _is_text(start: bytes, sample: int = 512) -> bool:
     except UnicodeDecodeError as error:  # a character cut at the end of a full sample is still text
         return len(start) == sample and error.start > sample - 4
     return True
-
-
-def _read_csv(data: bytes, name: str) -> dict[str, np.ndarray]:
-    """``segments`` (float32) and ``class_index`` (int64, -1 none) of a heartbeat CSV, or one line on what is wrong."""
-    import pandas as pd  # its C parser reads these files about 3x faster than numpy.loadtxt (measured here)
-
-    if not data.strip():
-        raise ValueError(f"{name} holds no beats (an empty file); {_CSV_HELP}")
-    try:
-        table = pd.read_csv(io.BytesIO(data), header=None, dtype=np.float64, na_filter=False, engine="c").to_numpy()
-    except (ValueError, pd.errors.ParserError):
-        raise ValueError(f"{name}: {_csv_problem(data)}; {_CSV_HELP}") from None
-    if table.shape[1] < 2:
-        raise ValueError(f"{name} has {table.shape[1]} column; {_CSV_HELP}")
-    classes = table[:, -1]
-    bad = np.flatnonzero(~np.isfinite(classes) | (classes != np.round(classes)) | (classes < -1))
-    if bad.size:
-        raise ValueError(f"{name} row {bad[0] + 1}: the class is {classes[bad[0]]:g}, not a class index (0, 1, ...; "
-                         f"-1 for none); {_CSV_HELP}")
-    return {"segments": np.ascontiguousarray(table[:, :-1], dtype=np.float32), CSV_CLASS: classes.astype(np.int64)}
-
-
-def _csv_problem(data: bytes) -> str:
-    """The first row of a CSV that does not parse, in words (row and column numbers from 1)."""
-    lines = data.decode("utf-8", errors="replace").splitlines()
-    width = None
-    for row, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        cells = line.split(",")
-        if width is not None and len(cells) != width:
-            return f"row {row} has {len(cells)} columns, the rows before it {width}"
-        width = width or len(cells)
-        for column, cell in enumerate(cells, start=1):
-            try:
-                if float(cell) != float(cell):  # "nan": numbers only, missing values have no place in a beat
-                    raise ValueError
-            except ValueError:
-                word = cell.strip()[:1].isalpha() and cell.strip().lower() != "nan"
-                header = " (a header row? the layout has none)" if row == 1 and word else ""
-                return f"row {row}, column {column} is {cell.strip()[:20]!r}, not a number{header}"
-    return "it is not comma-separated numbers"
-

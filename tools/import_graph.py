@@ -25,7 +25,7 @@ LAYERS = [
     ["ecgseg.signal", "ecgseg.gaps", "ecgseg.peaks", "ecgseg.detector", "ecgseg._leads", "ecgseg.fibrillation", "ecgseg.quality",
      "ecgseg.rhythm", "ecgseg.morphology"],
     ["ecgseg.beats", "ecgseg.segmentation", "ecgseg.context"],
-    ["ecgseg.records", "ecgseg.headers", "ecgseg.annotations", "ecgseg.labels", "ecgseg.diagnosis", "ecgseg.beatfile", "ecgseg.tasks", "ecgseg.protocols",
+    ["ecgseg.records", "ecgseg.headers", "ecgseg.annotations", "ecgseg.labels", "ecgseg.diagnosis", "ecgseg.heartbeat_csv", "ecgseg.beatfile", "ecgseg.tasks", "ecgseg.protocols",
      "ecgseg.evaluate", "ecgseg.fetch", "ecgseg._transfer", "ecgseg._http", "ecgseg._layout"],
     ["ecgseg.parallel", "ecgseg.pipeline", "ecgseg.batch"],
     ["ecgseg.classify", "ecgseg.plot", "ecgseg.report", "ecgseg.report_quality"],
