@@ -17,8 +17,9 @@ from ..scheme import CONTEXT_PRE_R_S, RECOMMENDED_PEAKS
 from ..scheme import DEFAULTS as SCHEME
 from ..terms import setting
 
-__all__ = ["model_file", "shipped_names", "TRAINED_LEAD", "lead_doubt", "CLASS_NAMES", "ARCHS", "CONTEXTS", "BALANCE", "VALIDATION", "ModelConfig", "TrainConfig",
-           "DEFAULT_WEIGHTS", "DEFAULT_CONTEXT_WEIGHTS", "Shipped", "SHIPPED", "needs_context", "lacks", "choose_model", "choice_line"]
+__all__ = ["CLASS_NAMES", "ARCHS", "CONTEXTS", "BALANCE", "VALIDATION", "ModelConfig", "TrainConfig",
+           "DEFAULT_WEIGHTS", "DEFAULT_CONTEXT_WEIGHTS", "Shipped", "SHIPPED", "needs_context", "lacks", "choose_model",
+           "choice_line", "model_file", "shipped_names", "TRAINED_LEAD", "lead_doubt"]
 
 #: The classes the shipped models predict, in output order (the AAMI classes).
 CLASS_NAMES = AAMI_CLASSES

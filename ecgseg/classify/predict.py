@@ -322,6 +322,8 @@ def classify_beats(beats, model=None, *, name: str = "beats", batch_size: int = 
         Beats the model cannot serve, in one sentence: sampled at another rate than it reads (``fs_out``), cut
         otherwise and without the cut it reads (``pre_r_s``), a context model given beats without R-R context or cut
         at the rule's R-peaks, another beat length, NaN; a model whose classes are not ``classes``.
+    TypeError
+        ``beats`` is none of the kinds above.
 
     Examples
     --------
