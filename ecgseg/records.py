@@ -24,6 +24,7 @@ from ._layout import read_local_records
 from .annotations import DEFAULT_ANNOTATOR, Annotations, read_annotations
 from .diagnosis import header_diagnosis
 from .headers import PREFERRED_CHANNEL, Header, channel_index, read_header, read_signal
+from .terms import say
 
 __all__ = ["Record", "RecordReader", "open_record", "resolve_data_dir", "record_path", "record_name", "is_path", "list_records",
            "read_record"]
@@ -198,15 +199,19 @@ def list_records(db: str = DEFAULT_DB, data_dir=None) -> list[str]:
     folder = resolve_data_dir(data_dir) / db
     if not (folder / "RECORDS").is_file():
         raise FileNotFoundError(
-            f"database {db!r} is not in {folder} (no RECORDS file); fetch it with `ecgseg fetch {db}` "
-            "or point --data-dir / $ECGSEG_DATA at a folder that holds it"
+            f"database {db!r} is not in {folder} (no RECORDS file); "
+            + say(f"fetch it with `ecgseg fetch {db}` or point --data-dir / $ECGSEG_DATA at a folder that holds it",
+                  f"fetch it with ecgseg.fetch.fetch({db!r}) or pass data_dir= (or set $ECGSEG_DATA) for a folder "
+                  "that holds it")
         )
     records, missing = read_local_records(folder)
     return records + missing
 
 
 def _fetch_hint(name: str, db: str) -> str:
-    return f"fetch it with `ecgseg fetch {db} --records {name}` or set --data-dir / $ECGSEG_DATA"
+    """How to get a record that is not on disk, in the caller's terms (the command line, or Python's keywords)."""
+    return say(f"fetch it with `ecgseg fetch {db} --records {name}` or set --data-dir / $ECGSEG_DATA",
+               f"fetch it with ecgseg.fetch.fetch({db!r}, records=[{name!r}]) or pass data_dir= (or set $ECGSEG_DATA)")
 
 
 #: Files that are no WFDB record but are given as one: what each is, and what reads it.

@@ -47,7 +47,13 @@ def test_partial_read_shifts_annotations(data_dir):
 
 def test_list_records(data_dir, tmp_path):
     assert len(list_records("mitdb", data_dir)) == 48
-    with pytest.raises(FileNotFoundError, match="ecgseg fetch nodb"):
+    with pytest.raises(FileNotFoundError, match=r"; fetch it with ecgseg\.fetch\.fetch\('nodb'\) or pass data_dir= "
+                                                r"\(or set \$ECGSEG_DATA\) for a folder that holds it$"):
+        list_records("nodb", tmp_path)  # in Python, the hint names Python's function and keyword
+    from ecgseg.terms import command_line
+
+    with command_line(), pytest.raises(FileNotFoundError, match=r"; fetch it with `ecgseg fetch nodb` or point "
+                                                               r"--data-dir / \$ECGSEG_DATA at a folder that holds it$"):
         list_records("nodb", tmp_path)
 
 
@@ -61,7 +67,8 @@ def copy_of_100(data_dir, tmp_path):
 
 
 def test_missing_record(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"record '999' not found: no .*999.hea; fetch it with `ecgseg fetch mitdb --records 999`"):
+    with pytest.raises(FileNotFoundError, match=r"record '999' not found: no .*999.hea; fetch it with "
+                                                r"ecgseg\.fetch\.fetch\('mitdb', records=\['999'\]\) or pass data_dir="):
         read_record("999", data_dir=tmp_path)
 
 
