@@ -81,29 +81,30 @@ class RecordsRun:
         """Beats within 0.2 s of the previous R-peak, summed over the records done."""
         return sum(summary.n_close for summary in self.done)
 
+    def _sum_known(self, key: str) -> int | None:
+        """A per-record count summed over the records done that have it (None: none has it)."""
+        counts = [getattr(summary, key) for summary in self.done if getattr(summary, key) is not None]
+        return sum(counts) if counts else None
+
     @property
     def n_poor(self) -> int | None:
         """Beats of poor signal quality, summed over the records done whose quality was measured (None: none)."""
-        counts = [summary.n_poor for summary in self.done if summary.n_poor is not None]
-        return sum(counts) if counts else None
+        return self._sum_known("n_poor")
 
     @property
     def n_reference(self) -> int | None:
         """Reference beats, summed over the records done that have annotations (None: none has)."""
-        counts = [summary.n_reference for summary in self.done if summary.n_reference is not None]
-        return sum(counts) if counts else None
+        return self._sum_known("n_reference")
 
     @property
     def n_unmatched(self) -> int | None:
         """Beats cut at no reference beat, summed over the records done that have annotations (None: none has)."""
-        counts = [summary.n_unmatched for summary in self.done if summary.n_unmatched is not None]
-        return sum(counts) if counts else None
+        return self._sum_known("n_unmatched")
 
     @property
     def n_detected(self) -> int | None:
         """Beats the recommended detector finds, summed over the rule-cut records done without annotations."""
-        counts = [summary.n_detected for summary in self.done if summary.n_detected is not None]
-        return sum(counts) if counts else None
+        return self._sum_known("n_detected")
 
     @property
     def duration_s(self) -> float:
